@@ -1,0 +1,1 @@
+"""Kehu CRM: customer relationship management for small and medium enterprises."""

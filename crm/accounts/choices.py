@@ -1,0 +1,27 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class UnitKind(models.TextChoices):
+    HEAD_OFFICE = "head_office", _("head office")
+    BRANCH = "branch", _("branch")
+    TEAM = "team", _("team")
+
+
+class Action(models.TextChoices):
+    VIEW = "view", _("view")
+    CREATE = "create", _("create")
+    CHANGE = "change", _("change")
+    DELETE = "delete", _("delete")
+    EXPORT = "export", _("export")
+    ASSIGN = "assign", _("assign owner and branch")
+    MANAGE_SETTINGS = "manage_settings", _("manage settings")
+
+
+class DataScopeKind(models.TextChoices):
+    OWN = "own", _("own records")
+    SUBORDINATES = "subordinates", _("own and subordinates' records")
+    TEAM = "team", _("team")
+    BRANCH = "branch", _("branch")
+    BRANCH_TREE = "branch_tree", _("branch and its sub-branches")
+    ALL = "all", _("all records")

@@ -1,0 +1,87 @@
+"""Read side of the customer archive.  Everything here starts from ``visible_to(user)``."""
+
+import re
+
+from django.db.models import Prefetch, Q
+
+from crm.core.phones import phone_search_prefix
+from crm.core.text import prefix_range
+
+from .models import Contact, Customer, OwnershipChange
+
+_ASCII_KEY = re.compile(r"^[a-z0-9 ]+$")
+
+
+def _prefix_q(field, prefix):
+    low, high = prefix_range(prefix)
+    return Q(**{f"{field}__gte": low, f"{field}__lt": high})
+
+
+def search_q(term: str) -> Q:
+    """Match a customer by name (contains), pinyin or pinyin initials (prefix), phone prefix (its own
+    or a contact's, as typed: 138…, 010-…, +86…) or email prefix.  Prefix matches use B-tree ranges."""
+    term = (term or "").strip()
+    if not term:
+        return Q()
+    q = Q(name__icontains=term)
+    lowered = term.lower()
+    if _ASCII_KEY.match(lowered):
+        key = lowered.replace(" ", "")
+        if key and not key.isdigit():
+            q |= _prefix_q("name_initials", key) | _prefix_q("name_pinyin", key)
+    phone = phone_search_prefix(term)
+    if phone:
+        contacts = Contact.objects.filter(_prefix_q("mobile", phone) | _prefix_q("phone", phone))
+        q |= _prefix_q("phone", phone) | Q(pk__in=contacts.values("customer_id"))
+    if "@" in term or ("." in term and " " not in term):
+        email = lowered
+        q |= _prefix_q("email", email) | Q(pk__in=Contact.objects.filter(_prefix_q("email", email))
+                                            .values("customer_id"))
+    return q
+
+
+def customers_for(user):
+    """The customers ``user`` may see, with what a list row shows loaded in the same query."""
+    return Customer.objects.visible_to(user).select_related("owner", "branch")
+
+
+def customer_for_detail(user, pk):
+    """One visible customer with everything its 360° page shows, in a fixed number of queries."""
+    return (
+        customers_for(user)
+        .select_related("created_by")
+        .prefetch_related(
+            "tags",
+            Prefetch("contacts", queryset=Contact.objects.order_by("-is_primary", "name", "id")),
+            Prefetch(
+                "ownership_changes",
+                queryset=OwnershipChange.objects.select_related(
+                    "from_owner", "to_owner", "changed_by", "from_branch", "to_branch"
+                ),
+            ),
+        )
+        .get(pk=pk)
+    )
+
+
+def possible_duplicates(user, *, name="", phone="", email="", exclude_pk=None):
+    """Customers that share the exact name, the phone or the email.
+
+    Returns (visible matches, number of matches outside the user's scope): a user learns that a
+    record exists elsewhere, never what it holds.
+    """
+    q = Q(pk__in=[])
+    if name:
+        q |= Q(name=name.strip())
+    if phone:
+        q |= Q(phone=phone) | Q(pk__in=Contact.objects.filter(Q(mobile=phone) | Q(phone=phone))
+                                .values("customer_id"))
+    if email:
+        q |= Q(email=email.strip().lower())
+    matches = Customer.objects.filter(q)
+    if exclude_pk:
+        matches = matches.exclude(pk=exclude_pk)
+    visible_qs = matches.visible_to(user)
+    visible = list(visible_qs.select_related("owner")[:10])
+    hidden = matches.count() - visible_qs.count()
+    return visible, hidden
