@@ -2,7 +2,10 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from crm.core.urls import auth_urlpatterns
+
 urlpatterns = [
+    *auth_urlpatterns,
     path("", include("crm.core.urls")),
     path("accounts/", include("crm.accounts.urls")),
     path("customers/", include("crm.customers.urls")),
