@@ -50,8 +50,8 @@ def delete_unit(unit: OrgUnit, *, actor):
 @transaction.atomic
 def save_role(role: Role, *, actor) -> Role:
     require(actor, Action.MANAGE_SETTINGS)
+    role.full_clean()  # refuses unknown actions rather than dropping them
     role.actions = [a for a in Action.values if a in set(role.actions or [])]
-    role.full_clean()
     with acting_as(actor):
         role.save()
     return role
