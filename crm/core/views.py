@@ -1,9 +1,50 @@
-"""Framework views: home, health.  Domain pages live in their apps."""
+"""Framework views: home, health, the audit log and custom field definitions.
 
+Core depends on no domain app: permissions are asked of the user object (``user.can(action)``) and
+the models that carry custom fields are found through the app registry.
+"""
+
+import datetime
+from functools import wraps
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from . import services
+from .forms import AuditFilterForm, CustomFieldDefinitionForm
+from .models import AuditEntry, CustomFieldDefinition
+
+MANAGE_SETTINGS = "manage_settings"
+AUDIT_PAGE_SIZE = 50
+
+
+def settings_required(view):
+    """Log-in required, then the ``manage_settings`` action of the user's role (else 403)."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(request, *args, **kwargs):
+        if not request.user.can(MANAGE_SETTINGS):
+            raise PermissionDenied(_("Your role does not allow managing settings."))
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def apply_validation_error(form, exc: ValidationError):
+    """Show a service's ValidationError on the form: per field where the form has it, else on top."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
 
 
 @login_required
@@ -15,3 +56,158 @@ def health(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok", "database": connection.vendor})
+
+
+# --- Audit log (read-only) -------------------------------------------------------------------------
+def _field_label(model, attname):
+    if model is None:
+        return attname
+    for field in model._meta.get_fields():
+        if getattr(field, "attname", None) == attname or field.name == attname:
+            return str(getattr(field, "verbose_name", attname))
+    return attname
+
+
+def record_type_label(content_type):
+    model = content_type.model_class()
+    return str(model._meta.verbose_name) if model else content_type.model
+
+
+def _display(value):
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, list | dict):
+        import json
+
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def change_rows(entry):
+    """The entry's changes as rows of (field label, before, after), in a stable order."""
+    model = entry.content_type.model_class()
+    rows = []
+    for key in sorted(entry.changes or {}):
+        value = entry.changes[key]
+        label = _field_label(model, key)
+        if isinstance(value, list | tuple) and len(value) == 2:
+            before, after = value
+        elif isinstance(value, dict):  # many-to-many: {"added": [...]} / {"removed": [...]}
+            before = ", ".join(map(str, value.get("removed", []))) or None
+            after = ", ".join(map(str, value.get("added", []))) or None
+            if "cleared" in value:
+                after = _("(cleared)")
+        else:
+            before, after = None, value
+        rows.append({"key": key, "label": label, "before": _display(before), "after": _display(after)})
+    return rows
+
+
+def _day_start(day: datetime.date):
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _filtered_audit(form):
+    qs = AuditEntry.objects.all()
+    if not form.is_valid():
+        return qs.none()
+    data = form.cleaned_data
+    if data.get("record_type"):
+        qs = qs.filter(content_type_id=data["record_type"])
+    if data.get("user"):
+        qs = qs.filter(actor=data["user"])
+    if data.get("action"):
+        qs = qs.filter(action=data["action"])
+    if data.get("object_id"):
+        qs = qs.filter(object_id=data["object_id"].strip())
+    if data.get("date_from"):
+        qs = qs.filter(at__gte=_day_start(data["date_from"]))
+    if data.get("date_to"):
+        qs = qs.filter(at__lt=_day_start(data["date_to"] + datetime.timedelta(days=1)))
+    return qs
+
+
+def _int_param(request, name):
+    try:
+        value = int(request.GET.get(name, ""))
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
+@settings_required
+@require_GET
+def audit_list(request):
+    """Newest first; an id cursor ("older than" / "newer than"), never an OFFSET over the table."""
+    form = AuditFilterForm(request.GET)
+    qs = _filtered_audit(form).select_related("content_type", "actor")
+    before, after = _int_param(request, "before"), _int_param(request, "after")
+    if after:
+        entries = list(qs.filter(pk__gt=after).order_by("id")[: AUDIT_PAGE_SIZE + 1])
+        has_newer = len(entries) > AUDIT_PAGE_SIZE
+        entries = list(reversed(entries[:AUDIT_PAGE_SIZE]))
+        has_older = bool(entries)
+    else:
+        if before:
+            qs = qs.filter(pk__lt=before)
+        entries = list(qs.order_by("-id")[: AUDIT_PAGE_SIZE + 1])
+        has_older = len(entries) > AUDIT_PAGE_SIZE
+        entries = entries[:AUDIT_PAGE_SIZE]
+        has_newer = bool(before) and bool(entries)
+    for entry in entries:
+        entry.change_rows = change_rows(entry)
+        entry.type_label = record_type_label(entry.content_type)
+    params = request.GET.copy()
+    for key in ("before", "after"):
+        params.pop(key, None)
+    base_query = params.urlencode()
+    context = {
+        "form": form,
+        "entries": entries,
+        "older_cursor": entries[-1].pk if entries and has_older else None,
+        "newer_cursor": entries[0].pk if entries and has_newer else None,
+        "base_query": base_query,
+        "paged": bool(before or after),
+    }
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "core/partials/audit_rows.html" if partial else "core/audit_list.html"
+    return render(request, template, context)
+
+
+@settings_required
+@require_GET
+def audit_detail(request, pk):
+    entry = get_object_or_404(AuditEntry.objects.select_related("content_type", "actor"), pk=pk)
+    entry.type_label = record_type_label(entry.content_type)
+    return render(request, "core/audit_detail.html", {"entry": entry, "rows": change_rows(entry)})
+
+
+# --- Custom fields -------------------------------------------------------------------------------------
+@settings_required
+@require_GET
+def customfield_list(request):
+    definitions = list(CustomFieldDefinition.objects.select_related("content_type")
+                       .order_by("content_type_id", "position", "id"))
+    groups = {}
+    for definition in definitions:
+        groups.setdefault(record_type_label(definition.content_type), []).append(definition)
+    return render(request, "core/customfield_list.html", {"groups": sorted(groups.items())})
+
+
+@settings_required
+@require_http_methods(["GET", "POST"])
+def customfield_edit(request, pk=None):
+    definition = get_object_or_404(CustomFieldDefinition, pk=pk) if pk else None
+    form = CustomFieldDefinitionForm(request.POST or None, instance=definition)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.save_custom_field(form.instance, actor=request.user)
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            messages.success(request, _("Custom field “%(label)s” saved.") % {"label": saved.label})
+            return redirect("core:customfield_list")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "core/customfield_form.html", {"form": form, "definition": definition}, status=status)
