@@ -4,7 +4,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from crm.core.audit import acting_as
+from crm.core.audit import acting_as, record
+from crm.core.choices import AuditAction
 
 from .choices import Action, UnitKind
 from .models import OrgUnit, Role, User
@@ -73,3 +74,41 @@ def save_user(user: User, *, actor, password: str | None = None) -> User:
         user.save()
     user.forget_access_cache()
     return user
+
+
+def _concrete_user(user) -> User:
+    """The user as a model instance (a request's user is a lazy wrapper the audit log cannot type)."""
+    return user if type(user) is User else User.objects.get(pk=user.pk)
+
+
+@transaction.atomic
+def regenerate_api_token(user: User, *, actor):
+    """Replace ``user``'s API token with a new one (any previous token stops working at once).
+
+    A user manages their own token; managing someone else's needs the manage-settings action.
+    The audit log records that the token changed, never the token itself.
+    """
+    from rest_framework.authtoken.models import Token
+
+    if actor is None or actor.pk != user.pk:
+        require(actor, Action.MANAGE_SETTINGS)
+    user = _concrete_user(user)
+    had_token = Token.objects.filter(user=user).delete()[0] > 0
+    token = Token.objects.create(user=user)
+    with acting_as(actor):
+        record(user, AuditAction.UPDATE, {"api_token": ["set" if had_token else None, "regenerated"]})
+    return token
+
+
+@transaction.atomic
+def revoke_api_token(user: User, *, actor) -> bool:
+    from rest_framework.authtoken.models import Token
+
+    if actor is None or actor.pk != user.pk:
+        require(actor, Action.MANAGE_SETTINGS)
+    user = _concrete_user(user)
+    deleted = Token.objects.filter(user=user).delete()[0] > 0
+    if deleted:
+        with acting_as(actor):
+            record(user, AuditAction.UPDATE, {"api_token": ["set", None]})
+    return deleted

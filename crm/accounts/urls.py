@@ -1,1 +1,19 @@
-urlpatterns = []
+from django.urls import path
+
+from . import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("units/", views.unit_list, name="unit_list"),
+    path("units/new/", views.unit_edit, name="unit_create"),
+    path("units/<int:pk>/", views.unit_edit, name="unit_edit"),
+    path("units/<int:pk>/delete/", views.unit_delete, name="unit_delete"),
+    path("users/", views.user_list, name="user_list"),
+    path("users/new/", views.user_edit, name="user_create"),
+    path("users/<int:pk>/", views.user_edit, name="user_edit"),
+    path("roles/", views.role_list, name="role_list"),
+    path("roles/new/", views.role_edit, name="role_create"),
+    path("roles/<int:pk>/", views.role_edit, name="role_edit"),
+    path("token/", views.token, name="token"),
+]

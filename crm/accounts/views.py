@@ -1,0 +1,185 @@
+"""Administration pages: the organisation tree, users, roles; and each user's own API token.
+
+Views stay thin: every change goes through ``services`` with the request's user as the actor.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+from rest_framework.authtoken.models import Token
+
+from crm.core.views import apply_validation_error, settings_required
+
+from . import services
+from .choices import DataScopeKind
+from .forms import SCOPE_EXPLANATIONS, OrgUnitForm, RoleForm, UserForm
+from .models import OrgUnit, Role, User
+
+USERS_PER_PAGE = 50
+
+
+def _wants_partial(request):
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+# --- Organisation tree --------------------------------------------------------------------------
+@settings_required
+@require_GET
+def unit_list(request):
+    units = list(OrgUnit.objects.annotate(
+        member_count=Count("members", filter=Q(members__is_active=True)),
+    ).order_by("path"))
+    # Members of the whole subtree: each unit adds its own count to every ancestor (ids in the path).
+    totals = {u.pk: 0 for u in units}
+    for unit in units:
+        for ancestor_id in unit.path.strip("/").split("/"):
+            if ancestor_id and int(ancestor_id) in totals:
+                totals[int(ancestor_id)] += unit.member_count
+    child_counts = {}
+    for unit in units:
+        if unit.parent_id:
+            child_counts[unit.parent_id] = child_counts.get(unit.parent_id, 0) + 1
+    for unit in units:
+        unit.subtree_member_count = totals[unit.pk]
+        unit.child_count = child_counts.get(unit.pk, 0)
+        unit.tree_depth = min(unit.depth, 8)
+    return render(request, "accounts/unit_list.html", {"units": units})
+
+
+@settings_required
+@require_http_methods(["GET", "POST"])
+def unit_edit(request, pk=None):
+    unit = get_object_or_404(OrgUnit, pk=pk) if pk else None
+    initial = {}
+    if unit is None and request.GET.get("parent"):
+        initial["parent"] = request.GET["parent"]
+    form = OrgUnitForm(request.POST or None, instance=unit, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.save_unit(form.instance, actor=request.user)
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            messages.success(request, _("Unit “%(name)s” saved.") % {"name": saved.name})
+            return redirect("accounts:unit_list")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/unit_form.html", {"form": form, "unit": unit}, status=status)
+
+
+@settings_required
+@require_http_methods(["GET", "POST"])
+def unit_delete(request, pk):
+    unit = get_object_or_404(OrgUnit, pk=pk)
+    error = None
+    if request.method == "POST":
+        try:
+            services.delete_unit(unit, actor=request.user)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            messages.success(request, _("Unit “%(name)s” deleted.") % {"name": unit.name})
+            return redirect("accounts:unit_list")
+    context = {
+        "unit": unit,
+        "error": error,
+        "member_count": unit.members.count(),
+        "child_count": unit.children.count(),
+    }
+    return render(request, "accounts/unit_confirm_delete.html", context, status=400 if error else 200)
+
+
+# --- Users ---------------------------------------------------------------------------------------
+def _filtered_users(request):
+    qs = User.objects.select_related("org_unit", "role", "manager").order_by("username")
+    q = (request.GET.get("q") or "").strip()
+    if q:
+        qs = qs.filter(Q(username__icontains=q) | Q(full_name__icontains=q) | Q(email__icontains=q)
+                       | Q(phone__icontains=q) | Q(first_name__icontains=q) | Q(last_name__icontains=q))
+    status = request.GET.get("status", "")
+    if status == "active":
+        qs = qs.filter(is_active=True)
+    elif status == "inactive":
+        qs = qs.filter(is_active=False)
+    return qs, q, status
+
+
+@settings_required
+@require_GET
+def user_list(request):
+    qs, q, status = _filtered_users(request)
+    page = Paginator(qs, USERS_PER_PAGE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    context = {"page": page, "users": page.object_list, "q": q, "status": status, "base_query": params.urlencode()}
+    template = "accounts/partials/user_rows.html" if _wants_partial(request) else "accounts/user_list.html"
+    return render(request, template, context)
+
+
+@settings_required
+@require_http_methods(["GET", "POST"])
+def user_edit(request, pk=None):
+    edited = get_object_or_404(User, pk=pk) if pk else None
+    form = UserForm(request.POST or None, instance=edited, actor=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.save_user(form.instance, actor=request.user,
+                                       password=form.cleaned_data.get("password1") or None)
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            messages.success(request, _("User “%(name)s” saved.") % {"name": saved.display_name})
+            return redirect("accounts:user_list")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/user_form.html", {"form": form, "edited": edited}, status=status)
+
+
+# --- Roles ---------------------------------------------------------------------------------------
+@settings_required
+@require_GET
+def role_list(request):
+    roles = Role.objects.annotate(user_count=Count("users", filter=Q(users__is_active=True))).order_by("name")
+    scopes = [(value, label, SCOPE_EXPLANATIONS[value]) for value, label in DataScopeKind.choices]
+    return render(request, "accounts/role_list.html", {"roles": roles, "scopes": scopes})
+
+
+@settings_required
+@require_http_methods(["GET", "POST"])
+def role_edit(request, pk=None):
+    role = get_object_or_404(Role, pk=pk) if pk else None
+    form = RoleForm(request.POST or None, instance=role)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.save_role(form.instance, actor=request.user)
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            messages.success(request, _("Role “%(name)s” saved.") % {"name": saved.name})
+            return redirect("accounts:role_list")
+    status = 400 if request.method == "POST" else 200
+    user_count = role.users.count() if role else 0
+    return render(request, "accounts/role_form.html", {"form": form, "role": role, "user_count": user_count},
+                  status=status)
+
+
+# --- My API token ----------------------------------------------------------------------------------
+@login_required
+@require_http_methods(["GET", "POST"])
+def token(request):
+    """Any logged-in user manages their own token; a new token is shown once, on this response."""
+    new_key = None
+    if request.method == "POST":
+        if request.POST.get("action") == "revoke":
+            if services.revoke_api_token(request.user, actor=request.user):
+                messages.success(request, _("Your API token was revoked."))
+            return redirect("accounts:token")
+        new_key = services.regenerate_api_token(request.user, actor=request.user).key
+    existing = Token.objects.filter(user=request.user).only("created").first()
+    response = render(request, "accounts/token.html", {"existing": existing, "new_key": new_key})
+    if new_key:
+        response["Cache-Control"] = "no-store"
+    return response
