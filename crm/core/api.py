@@ -1,21 +1,42 @@
-"""API plumbing shared by every app: error shape and base permission."""
+"""API plumbing shared by every app: error shape, base permissions, pagination and serializer helpers.
+
+Errors always have one shape: a 400 body maps each field to a list of messages (``non_field_errors``
+for the whole record; nested objects such as ``custom_fields`` map their keys the same way).  Records
+outside the caller's scope are simply not in the queryset, so they answer 404, never 403.
+"""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions, permissions
+from django.utils.translation import gettext as _
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import exceptions, permissions, serializers
+from rest_framework.filters import OrderingFilter
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from .pagination import KeysetPagination
+
+MANAGE_SETTINGS = "manage_settings"
+
+
+def validation_detail(exc: DjangoValidationError):
+    """A Django ``ValidationError`` as DRF error detail: ``{field: [messages]}``."""
+    if hasattr(exc, "error_dict"):
+        return {(k if k != "__all__" else "non_field_errors"): v for k, v in exc.message_dict.items()}
+    return {"non_field_errors": exc.messages}
+
+
+def as_drf_validation_error(exc: DjangoValidationError, *, field=None):
+    """Re-raise a service/model error as a DRF one, optionally nested under ``field``."""
+    detail = validation_detail(exc)
+    if field is not None:
+        detail = {field: detail if hasattr(exc, "error_dict") else exc.messages}
+    return exceptions.ValidationError(detail)
 
 
 def exception_handler(exc, context):
     """Service-layer ``ValidationError``s become 400 with per-field messages, never a 500."""
     if isinstance(exc, DjangoValidationError):
-        if hasattr(exc, "error_dict"):
-            detail = {
-                (k if k != "__all__" else "non_field_errors"): v for k, v in exc.message_dict.items()
-            }
-        else:
-            detail = {"non_field_errors": exc.messages}
-        exc = exceptions.ValidationError(detail)
+        exc = exceptions.ValidationError(validation_detail(exc))
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
     return drf_exception_handler(exc, context)
@@ -36,3 +57,74 @@ class ActionPermission(permissions.BasePermission):
         action = getattr(view, "action_permissions", {}).get(getattr(view, "action", None))
         action = action or self.method_actions.get(request.method, "view")
         return user.can(action)
+
+
+class ManageSettingsPermission(permissions.BasePermission):
+    """Every method needs the ``manage_settings`` action."""
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and user.is_authenticated and user.can(MANAGE_SETTINGS))
+
+
+class ReadOrManageSettings(permissions.BasePermission):
+    """Any signed-in user reads; writing needs the ``manage_settings`` action."""
+
+    def has_permission(self, request, view):
+        user = request.user
+        if not user or not user.is_authenticated:
+            return False
+        return request.method in permissions.SAFE_METHODS or user.can(MANAGE_SETTINGS)
+
+
+class ApiKeysetPagination(KeysetPagination):
+    """Keyset pagination whose order always ends on the primary key.
+
+    ``?ordering=name`` alone is not a total order (two customers may share a name), and a cursor
+    over a partial order can skip or repeat rows.  The id is appended in the direction of the
+    first field, so every ordering the view allows walks all rows exactly once.
+    """
+
+    def get_ordering(self, request, queryset, view):
+        ordering = super().get_ordering(request, queryset, view)
+        if not any(f.lstrip("-") in {"id", "pk"} for f in ordering):
+            ordering = (*ordering, "-id" if ordering[0].startswith("-") else "id")
+        return ordering
+
+
+class StrictOrderingFilter(OrderingFilter):
+    """``?ordering=`` with a field outside the whitelist is a 400, not silently ignored."""
+
+    def get_ordering(self, request, queryset, view):
+        params = request.query_params.get(self.ordering_param)
+        if params:
+            fields = [p.strip() for p in params.split(",") if p.strip()]
+            valid = self.remove_invalid_fields(queryset, fields, view, request)
+            if len(valid) != len(fields):
+                allowed = sorted(f for f, _label in self.get_valid_fields(queryset, view, {"request": request}))
+                message = _("Order by one of: %(fields)s (prefix - to reverse).") % {"fields": ", ".join(allowed)}
+                raise exceptions.ValidationError({self.ordering_param: [message]})
+        return super().get_ordering(request, queryset, view)
+
+
+class ApiViewMixin:
+    """What every endpoint shares: role-action permissions, keyset pagination, strict ordering."""
+
+    permission_classes = [ActionPermission]
+    pagination_class = ApiKeysetPagination
+    filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
+    ordering_fields: list = []
+
+
+class CustomFieldsField(serializers.DictField):
+    """The ``custom_fields`` JSON object: keys are definition keys, values their typed values."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("child", serializers.JSONField())
+        kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "help_text",
+            "Values of the custom fields an administrator defined (see /api/custom-fields/). "
+            "Invalid values answer 400 with {\"custom_fields\": {key: [message]}}.",
+        )
+        super().__init__(**kwargs)

@@ -1,0 +1,169 @@
+"""Serializers of the customer archive.  They check formats; the services own every business rule."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from crm.accounts.models import OrgUnit, User
+from crm.core.api import CustomFieldsField, as_drf_validation_error
+from crm.core.custom_fields import clean_custom_fields
+
+from ..models import Contact, Customer, OwnershipChange, Tag
+from ..queries import customers_for
+from ..services import CONTACT_FIELDS, CUSTOMER_FIELDS
+
+# Raw phone input ("+86 138-1234-5678", "0755 8888 6666") is longer than its stored E.164 form.
+RAW_PHONE_MAX_LENGTH = 40
+
+
+def _validated_custom_fields(model, value, instance=None):
+    """Validate through the same function the service uses, so errors nest under ``custom_fields``."""
+    try:
+        clean_custom_fields(model, value, existing=instance.custom_fields if instance else None)
+    except DjangoValidationError as exc:
+        raise as_drf_validation_error(exc) from exc
+    return value
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    phone = serializers.CharField(
+        max_length=RAW_PHONE_MAX_LENGTH, required=False, allow_blank=True,
+        help_text="Mobile or landline in any usual format; stored in E.164 (+8613812345678).",
+    )
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(), required=False, allow_null=True,
+        help_text="User id.  Defaults to the caller; another user needs the *assign* action.",
+    )
+    branch = serializers.PrimaryKeyRelatedField(
+        queryset=OrgUnit.objects.all(), required=False, allow_null=True,
+        help_text="Org unit id.  Defaults to the owner's unit; another unit needs the *assign* action.",
+    )
+    owner_name = serializers.CharField(source="owner.display_name", read_only=True, default=None)
+    branch_name = serializers.CharField(source="branch.name", read_only=True, default=None)
+    tags = serializers.SlugRelatedField(
+        slug_field="name", many=True, required=False, queryset=Tag.objects.all(),
+        help_text="Tag names (tags are created under /customers/ settings, not here).",
+    )
+    custom_fields = CustomFieldsField()
+    allow_duplicate = serializers.BooleanField(
+        write_only=True, required=False, default=False,
+        help_text="Create even when a customer with the same name, phone or email exists. "
+                  "Without it such a create answers 400 with `possible_duplicates`. Ignored on update.",
+    )
+
+    class Meta:
+        model = Customer
+        fields = [
+            "id", *CUSTOMER_FIELDS, "name_pinyin", "name_initials", "owner", "owner_name", "branch",
+            "branch_name", "tags", "custom_fields", "created_by", "created_at", "updated_at", "allow_duplicate",
+        ]
+        read_only_fields = ["id", "name_pinyin", "name_initials", "created_by", "created_at", "updated_at"]
+
+    def validate_custom_fields(self, value):
+        return _validated_custom_fields(Customer, value, self.instance)
+
+    def service_kwargs(self):
+        """Split validated data into what the customer services take."""
+        data = dict(self.validated_data)
+        kwargs = {
+            "data": {k: v for k, v in data.items() if k in CUSTOMER_FIELDS},
+            "tags": data.get("tags"),
+            "custom_fields": data.get("custom_fields"),
+        }
+        return kwargs, data
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.none(),
+                                                  help_text="Customer id; fixed once the contact exists.")
+    customer_name = serializers.CharField(source="customer.name", read_only=True)
+    mobile = serializers.CharField(max_length=RAW_PHONE_MAX_LENGTH, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=RAW_PHONE_MAX_LENGTH, required=False, allow_blank=True)
+    custom_fields = CustomFieldsField()
+
+    class Meta:
+        model = Contact
+        fields = ["id", "customer", "customer_name", *CONTACT_FIELDS, "custom_fields", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            # Only customers the caller can see: anything else is "does not exist", nothing written.
+            self.fields["customer"].queryset = customers_for(request.user)
+
+    def validate_customer(self, value):
+        if self.instance is not None and value.pk != self.instance.customer_id:
+            raise serializers.ValidationError(_("A contact cannot be moved to another customer."))
+        return value
+
+    def validate_custom_fields(self, value):
+        return _validated_custom_fields(Contact, value, self.instance)
+
+    def service_kwargs(self):
+        data = dict(self.validated_data)
+        return {
+            "data": {k: v for k, v in data.items() if k in CONTACT_FIELDS},
+            "custom_fields": data.get("custom_fields"),
+        }
+
+
+class AssignSerializer(serializers.Serializer):
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), allow_null=True,
+        help_text="New owner (user id), or null to release the customer to the pool.",
+    )
+    branch = serializers.PrimaryKeyRelatedField(
+        queryset=OrgUnit.objects.all(), required=False, allow_null=True,
+        help_text="New org unit; defaults to the new owner's unit.",
+    )
+    reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class OwnershipChangeSerializer(serializers.ModelSerializer):
+    from_owner_name = serializers.SerializerMethodField()
+    to_owner_name = serializers.SerializerMethodField()
+    from_branch_name = serializers.SerializerMethodField()
+    to_branch_name = serializers.SerializerMethodField()
+    changed_by_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = OwnershipChange
+        fields = [
+            "id", "at", "from_owner", "from_owner_name", "to_owner", "to_owner_name", "from_branch",
+            "from_branch_name", "to_branch", "to_branch_name", "changed_by", "changed_by_name", "reason",
+        ]
+        read_only_fields = fields
+
+    @staticmethod
+    def _name(obj):
+        return str(obj) if obj is not None else None
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_from_owner_name(self, obj):
+        return self._name(obj.from_owner)
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_to_owner_name(self, obj):
+        return self._name(obj.to_owner)
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_from_branch_name(self, obj):
+        return self._name(obj.from_branch)
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_to_branch_name(self, obj):
+        return self._name(obj.to_branch)
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_changed_by_name(self, obj):
+        return self._name(obj.changed_by)
+
+
+class TagSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tag
+        fields = ["id", "name", "color"]

@@ -1,0 +1,164 @@
+"""Customer archive endpoints.  Querysets come from ``queries``; every change goes through ``services``.
+
+A record outside the caller's data scope is not in the queryset, so retrieving, changing, deleting or
+assigning it answers 404, exactly as if it did not exist.
+"""
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from crm.accounts.choices import Action
+from crm.core.api import ApiViewMixin
+
+from .. import services
+from ..filtersets import ContactFilterSet, CustomerFilterSet
+from ..models import Contact, OwnershipChange, Tag
+from ..queries import customers_for
+from .serializers import (
+    AssignSerializer,
+    ContactSerializer,
+    CustomerSerializer,
+    OwnershipChangeSerializer,
+    TagSerializer,
+)
+
+DUPLICATE_RESPONSE = OpenApiResponse(
+    description="Invalid input: `{field: [messages]}`.  A possible duplicate answers "
+                "`{\"possible_duplicates\": [message], \"duplicates\": [{id, name}], \"hidden_duplicates\": n}`; "
+                "send `allow_duplicate: true` to create it anyway.",
+    examples=[OpenApiExample(
+        "Possible duplicate",
+        value={
+            "possible_duplicates": ["Possible duplicate of: 北京星通科技有限公司. Confirm to save anyway."],
+            "duplicates": [{"id": 42, "name": "北京星通科技有限公司"}],
+            "hidden_duplicates": 0,
+        },
+    )],
+)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the customers the caller may see"),
+    create=extend_schema(summary="Create a customer", responses={201: CustomerSerializer, 400: DUPLICATE_RESPONSE}),
+    update=extend_schema(summary="Replace a customer's facts (owner/branch need the assign action)"),
+    partial_update=extend_schema(summary="Change some of a customer's facts"),
+    destroy=extend_schema(summary="Delete a customer"),
+)
+class CustomerViewSet(ApiViewMixin, viewsets.ModelViewSet):
+    serializer_class = CustomerSerializer
+    filterset_class = CustomerFilterSet
+    ordering_fields = ["name", "created_at", "updated_at"]
+    ordering = ["-created_at"]
+    action_permissions = {"assign": Action.ASSIGN, "history": Action.VIEW}
+
+    def get_queryset(self):
+        return customers_for(self.request.user).prefetch_related("tags")
+
+    def create(self, request, *args, **kwargs):
+        try:
+            return super().create(request, *args, **kwargs)
+        except services.PossibleDuplicate as exc:
+            # Not a plain field error: the body names the matches the caller may see (typed ids).
+            return Response({
+                "possible_duplicates": exc.messages,
+                "duplicates": [{"id": c.pk, "name": c.name} for c in exc.visible],
+                "hidden_duplicates": exc.hidden_count,
+            }, status=status.HTTP_400_BAD_REQUEST)
+
+    def perform_create(self, serializer):
+        kwargs, data = serializer.service_kwargs()
+        serializer.instance = services.create_customer(
+            actor=self.request.user, owner=data.get("owner"), branch=data.get("branch"),
+            allow_duplicate=data.get("allow_duplicate", False), **kwargs,
+        )
+
+    @transaction.atomic
+    def perform_update(self, serializer):
+        kwargs, data = serializer.service_kwargs()
+        customer, user = serializer.instance, self.request.user
+        owner = data.get("owner", customer.owner)
+        branch = data.get("branch", customer.branch)
+        moved = {name for name, new, old in (("owner", owner, customer.owner), ("branch", branch, customer.branch))
+                 if new != old}
+        if moved and not user.can(Action.ASSIGN):
+            # Never ignored, never applied: the caller learns why the record did not move.
+            messages = {
+                "owner": _("Your role does not allow assigning customers to other users."),
+                "branch": _("Your role does not allow moving customers to another unit."),
+            }
+            raise serializers.ValidationError({name: [messages[name]] for name in sorted(moved)})
+        services.update_customer(customer, actor=user, **kwargs)
+        if moved:
+            services.assign_customer(
+                customer, actor=user, owner=owner, branch=branch if "branch" in data else None,
+                reason=_("changed through the API"),
+            )
+
+    def perform_destroy(self, instance):
+        services.delete_customer(instance, actor=self.request.user)
+
+    @extend_schema(
+        summary="Give the customer to another owner (and unit)",
+        request=AssignSerializer, responses={200: CustomerSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        customer = self.get_object()
+        payload = AssignSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.assign_customer(
+            customer, actor=request.user, owner=payload.validated_data["owner"],
+            branch=payload.validated_data.get("branch"), reason=payload.validated_data["reason"],
+        )
+        customer = customers_for(request.user).prefetch_related("tags").filter(pk=customer.pk).first() or customer
+        return Response(CustomerSerializer(customer, context=self.get_serializer_context()).data)
+
+    @extend_schema(summary="Ownership history of the customer, newest first",
+                   responses={200: OwnershipChangeSerializer(many=True)}, filters=False)
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def history(self, request, pk=None):
+        customer = self.get_object()
+        changes = OwnershipChange.objects.filter(customer=customer).select_related(
+            "from_owner", "to_owner", "from_branch", "to_branch", "changed_by"
+        )
+        return Response(OwnershipChangeSerializer(changes, many=True).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List contacts of the customers the caller may see"),
+    create=extend_schema(summary="Add a contact to a customer (needs the change action)"),
+    destroy=extend_schema(summary="Delete a contact (needs the change action)"),
+)
+class ContactViewSet(ApiViewMixin, viewsets.ModelViewSet):
+    serializer_class = ContactSerializer
+    filterset_class = ContactFilterSet
+    ordering_fields = ["name", "created_at", "updated_at"]
+    ordering = ["-created_at"]
+    # Contacts are part of their customer: adding or removing one changes the customer.
+    action_permissions = {"create": Action.CHANGE, "destroy": Action.CHANGE}
+
+    def get_queryset(self):
+        return Contact.objects.visible_to(self.request.user).select_related("customer")
+
+    def perform_create(self, serializer):
+        customer = serializer.validated_data["customer"]
+        serializer.instance = services.add_contact(customer, actor=self.request.user, **serializer.service_kwargs())
+
+    def perform_update(self, serializer):
+        services.update_contact(serializer.instance, actor=self.request.user, **serializer.service_kwargs())
+
+    def perform_destroy(self, instance):
+        services.delete_contact(instance, actor=self.request.user)
+
+
+@extend_schema_view(list=extend_schema(summary="List tags (customers refer to tags by name)"))
+class TagViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = TagSerializer
+    queryset = Tag.objects.all()
+    ordering_fields = ["name"]
+    ordering = ["name"]
+
