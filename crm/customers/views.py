@@ -1,0 +1,433 @@
+"""Server-rendered customer pages (htmx).  Views stay thin: reads come from ``queries``, every change
+goes through ``services``, and every record is fetched from the caller's visible queryset (a record
+outside the caller's scope is a 404, a missing role action a 403)."""
+
+import csv
+import functools
+from urllib.parse import urlsplit
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+from rest_framework.exceptions import NotFound
+from rest_framework.filters import OrderingFilter
+from rest_framework.request import Request
+
+from crm.accounts.choices import Action
+from crm.accounts.queries import assignable_units, assignable_users
+from crm.core.audit import history_for
+from crm.core.choices import CustomFieldType
+from crm.core.custom_fields import definitions_for
+from crm.core.pagination import KeysetPagination
+from crm.core.phones import format_phone
+
+from . import services
+from .filtersets import CustomerFilterSet
+from .forms import AssignForm, ContactForm, CustomerForm, apply_service_errors
+from .models import Contact, Customer
+from .queries import customer_for_detail, customers_for
+
+AUDIT_ENTRIES_SHOWN = 20
+EXPORT_CHUNK = 2000
+
+
+# --- access ---------------------------------------------------------------------------------------
+
+def action_required(action):
+    """Log-in required, then the role must grant ``action``; otherwise a 403 page."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        @login_required
+        def wrapped(request, *args, **kwargs):
+            if not request.user.can(action):
+                return denied(request)
+            try:
+                return view(request, *args, **kwargs)
+            except PermissionDenied as exc:
+                return denied(request, str(exc))
+        return wrapped
+
+    return decorator
+
+
+def denied(request, message=""):
+    return render(request, "customers/denied.html", {"message": message}, status=403)
+
+
+def _visible_customer(request, pk):
+    return get_object_or_404(customers_for(request.user), pk=pk)
+
+
+# --- list -----------------------------------------------------------------------------------------
+
+class KeysetOrderingFilter(OrderingFilter):
+    """Honours one whitelisted sort column and adds ``id`` in the same direction, so each ordering
+    matches a (column, id) index and the cursor position is unique."""
+
+    def get_ordering(self, request, queryset, view):
+        first = super().get_ordering(request, queryset, view)[0]
+        return (first, "-id" if first.startswith("-") else "id")
+
+
+class CustomerListOrdering:
+    """What the keyset paginator reads from a view: the ordering filter and its whitelist."""
+
+    filter_backends = [KeysetOrderingFilter]
+    ordering_fields = ("name", "created_at", "updated_at")
+    ordering = ("-created_at", "-id")
+
+
+SORTABLE = [("name", gettext_lazy("Name")), ("created_at", gettext_lazy("Created")),
+            ("updated_at", gettext_lazy("Updated"))]
+
+
+def _filterset(request):
+    filterset = CustomerFilterSet(request.GET or None, queryset=customers_for(request.user),
+                                  request=request)
+    # Only people and units inside the viewer's scope are offered (and accepted) as filters.
+    form = filterset.form
+    form.fields["owner"].queryset = assignable_users(request.user).order_by("full_name", "username")
+    form.fields["branch"].queryset = assignable_units(request.user).order_by("path")
+    for name in ("created_after", "created_before"):
+        form.fields[name].widget.input_type = "date"
+    return filterset
+
+
+def _relative(url):
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+def _current_ordering(request):
+    value = request.GET.get("ordering", "")
+    names = {name for name, _label in SORTABLE}
+    return value if value.lstrip("-") in names else "-created_at"
+
+
+def _export_query(request):
+    query = request.GET.copy()
+    for name in ("cursor", "page_size"):
+        query.pop(name, None)
+    return query.urlencode()
+
+
+@action_required(Action.VIEW)
+def customer_list(request):
+    filterset = _filterset(request)
+    paginator = KeysetPagination()
+    try:
+        page = paginator.paginate_queryset(filterset.qs.prefetch_related("tags"), Request(request),
+                                           view=CustomerListOrdering())
+    except NotFound as exc:
+        raise Http404(_("This page of the list no longer exists.")) from exc
+    for customer in page:
+        customer.phone_display = format_phone(customer.phone)
+    ordering = _current_ordering(request)
+    columns = []
+    for name, label in SORTABLE:
+        active = ordering.lstrip("-") == name
+        descending = ordering.startswith("-")
+        columns.append({
+            "name": name, "label": label, "active": active, "descending": active and descending,
+            "toggle": (name if descending else f"-{name}") if active else name,
+        })
+    context = {
+        "filterset": filterset,
+        "customers": page,
+        "count": paginator.count,
+        "count_capped": paginator.count_capped,
+        "next_url": _relative(paginator.get_next_link()),
+        "previous_url": _relative(paginator.get_previous_link()),
+        "ordering": ordering,
+        "sort": {c["name"]: c for c in columns},
+        "export_query": _export_query(request),
+        "can_create": request.user.can(Action.CREATE),
+        "can_export": request.user.can(Action.EXPORT),
+    }
+    if request.htmx and not request.htmx.history_restore_request:
+        context["oob"] = True
+        return render(request, "customers/partials/customer_rows.html", context)
+    return render(request, "customers/customer_list.html", context)
+
+
+# --- export ---------------------------------------------------------------------------------------
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _cell(value):
+    """Spreadsheet-safe text: a leading = + - @ would be read as a formula."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@action_required(Action.EXPORT)
+def customer_export(request):
+    filterset = _filterset(request)
+    ordering = CustomerListOrdering.filter_backends[0]().get_ordering(
+        Request(request), filterset.qs, CustomerListOrdering())
+    queryset = filterset.qs.order_by(*ordering).prefetch_related("tags")
+    definitions = definitions_for(Customer)
+    header = [
+        _("ID"), _("Kind"), _("Name"), _("Phone"), _("Email"), _("Website"), _("Province"), _("City"),
+        _("District"), _("Street address"), _("Industry"), _("Source"), _("Status"), _("Customer type"),
+        _("Owner"), _("Branch / team"), _("Tags"), _("Created"), _("Updated"),
+        *(d.label for d in definitions),
+    ]
+    tz = timezone.get_current_timezone()
+
+    def rows():
+        writer = csv.writer(_Echo())
+        yield "\ufeff" + writer.writerow(header)
+        for c in queryset.iterator(chunk_size=EXPORT_CHUNK):
+            values = [
+                c.pk, c.get_kind_display(), c.name, format_phone(c.phone), c.email, c.website,
+                c.province, c.city, c.district, c.address, c.get_industry_display(), c.get_source_display(),
+                c.get_status_display(), c.get_customer_type_display(),
+                c.owner.display_name if c.owner else "", c.branch.name if c.branch else "",
+                ", ".join(t.name for t in c.tags.all()),
+                c.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                c.updated_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                *(_custom_display(d, (c.custom_fields or {}).get(d.key)) for d in definitions),
+            ]
+            yield writer.writerow([_cell(v) for v in values])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="customers-{stamp}.csv"'
+    return response
+
+
+# --- create / edit --------------------------------------------------------------------------------
+
+def _custom_display(definition, value):
+    if value is None or value == "":
+        return ""
+    if definition.field_type == CustomFieldType.BOOLEAN:
+        return _("Yes") if value else _("No")
+    return str(value)
+
+
+def _form_context(form, **extra):
+    return {"form": form, **extra}
+
+
+@action_required(Action.CREATE)
+@require_http_methods(["GET", "POST"])
+def customer_create(request):
+    definitions = definitions_for(Customer)
+    form = CustomerForm(request.POST or None, user=request.user, definitions=definitions)
+    duplicates = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            customer = services.create_customer(
+                actor=request.user, data=form.service_data(), tags=list(data["tags"]),
+                owner=data.get("owner"), branch=data.get("branch"), custom_fields=form.custom_values(),
+                allow_duplicate=data["allow_duplicate"],
+            )
+        except services.PossibleDuplicate as exc:
+            duplicates = {"visible": exc.visible, "hidden_count": exc.hidden_count}
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Customer %(name)s created.") % {"name": customer.name})
+            return redirect("customers:detail", pk=customer.pk)
+    return render(request, "customers/customer_form.html",
+                  _form_context(form, duplicates=duplicates, customer=None))
+
+
+@action_required(Action.CHANGE)
+@require_http_methods(["GET", "POST"])
+def customer_edit(request, pk):
+    customer = _visible_customer(request, pk)
+    title_name = customer.name
+    definitions = definitions_for(Customer)
+    form = CustomerForm(request.POST or None, user=request.user, instance=customer, definitions=definitions)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                services.update_customer(customer, actor=request.user, data=form.service_data(),
+                                         tags=list(data["tags"]), custom_fields=form.custom_values())
+                if form.assignment_changed():
+                    owner, branch = data.get("owner"), data.get("branch")
+                    # A new owner without an explicit new unit takes the customer into their own unit.
+                    if branch is not None and branch.pk == customer.branch_id and owner is not None:
+                        branch = None
+                    services.assign_customer(customer, actor=request.user, owner=owner, branch=branch,
+                                             reason=data.get("reason", ""))
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Customer %(name)s saved.") % {"name": customer.name})
+            return redirect("customers:detail", pk=customer.pk)
+    return render(request, "customers/customer_form.html",
+                  _form_context(form, duplicates=None, customer=customer, title_name=title_name))
+
+
+# --- 360° page ------------------------------------------------------------------------------------
+
+def _audit_rows(customer, entries):
+    rows = []
+    for entry in entries:
+        changes = []
+        for key, value in (entry.changes or {}).items():
+            label = _field_label(customer, key)
+            if isinstance(value, list) and len(value) == 2:
+                changes.append({"field": label, "before": value[0], "after": value[1]})
+            elif isinstance(value, dict):
+                text = "; ".join(f"{verb}: {', '.join(map(str, names))}" for verb, names in value.items())
+                changes.append({"field": label, "text": text})
+        rows.append({"entry": entry, "changes": changes})
+    return rows
+
+
+def _field_label(customer, key):
+    name = key[:-3] if key.endswith("_id") else key
+    try:
+        return customer._meta.get_field(name).verbose_name
+    except Exception:  # noqa: BLE001 - an old entry may name a field that no longer exists
+        return key
+
+
+def _contacts_context(customer, contacts, *, form=None, editing=None):
+    contacts = list(contacts)
+    for contact in contacts:
+        contact.mobile_display = format_phone(contact.mobile)
+        contact.phone_display = format_phone(contact.phone)
+    return {"customer": customer, "contacts": contacts, "contact_form": form, "editing": editing}
+
+
+@action_required(Action.VIEW)
+def customer_detail(request, pk):
+    try:
+        customer = customer_for_detail(request.user, pk)
+    except Customer.DoesNotExist as exc:
+        raise Http404 from exc
+    customer.phone_display = format_phone(customer.phone)
+    stored = customer.custom_fields or {}
+    custom_fields = [
+        {"label": d.label, "value": _custom_display(d, stored.get(d.key)), "active": d.active}
+        for d in definitions_for(Customer, active_only=False)
+        if d.active or stored.get(d.key) not in (None, "")
+    ]
+    entries = list(history_for(customer)[:AUDIT_ENTRIES_SHOWN])
+    context = {
+        "customer": customer,
+        "custom_fields": custom_fields,
+        "ownership_changes": customer.ownership_changes.all(),
+        "audit_rows": _audit_rows(customer, entries),
+        "can_change": request.user.can(Action.CHANGE),
+        "can_assign": request.user.can(Action.ASSIGN),
+        "can_delete": request.user.can(Action.DELETE),
+        **_contacts_context(customer, customer.contacts.all()),
+    }
+    return render(request, "customers/customer_detail.html", context)
+
+
+# --- assign / delete --------------------------------------------------------------------------------
+
+@action_required(Action.ASSIGN)
+@require_http_methods(["GET", "POST"])
+def customer_assign(request, pk):
+    customer = _visible_customer(request, pk)
+    form = AssignForm(request.POST or None, user=request.user, customer=customer,
+                      initial={"owner": customer.owner_id})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.assign_customer(customer, actor=request.user, owner=data["owner"], branch=data["branch"],
+                                     reason=data["reason"])
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Owner of %(name)s changed.") % {"name": customer.name})
+            return redirect("customers:detail", pk=customer.pk)
+    return render(request, "customers/customer_assign.html", {"customer": customer, "form": form})
+
+
+@action_required(Action.DELETE)
+@require_http_methods(["GET", "POST"])
+def customer_delete(request, pk):
+    customer = _visible_customer(request, pk)
+    if request.method == "POST":
+        name = customer.name
+        services.delete_customer(customer, actor=request.user)
+        messages.success(request, _("Customer %(name)s deleted.") % {"name": name})
+        return redirect("customers:list")
+    return render(request, "customers/customer_confirm_delete.html", {"customer": customer})
+
+
+# --- contacts (inline, htmx) ------------------------------------------------------------------------
+
+def _contacts_response(request, customer, *, form=None, editing=None, status=200):
+    """htmx: the contacts section; without JS: the detail page after a change, or a page with the form."""
+    contacts = customer.contacts.order_by("-is_primary", "name", "id")
+    context = _contacts_context(customer, contacts, form=form, editing=editing)
+    context["can_change"] = request.user.can(Action.CHANGE)
+    if request.htmx:
+        return render(request, "customers/partials/contacts.html", context, status=status)
+    if form is None:
+        return redirect(reverse("customers:detail", args=[customer.pk]) + "#contacts")
+    return render(request, "customers/contact_form.html", context, status=status)
+
+
+@action_required(Action.CHANGE)
+@require_http_methods(["GET", "POST"])
+def contact_create(request, pk):
+    customer = _visible_customer(request, pk)
+    form = ContactForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.add_contact(customer, actor=request.user, data=form.service_data())
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            if not request.htmx:
+                messages.success(request, _("Contact added."))
+            return _contacts_response(request, customer)
+    return _contacts_response(request, customer, form=form)
+
+
+def _visible_contact(request, customer, contact_pk):
+    return get_object_or_404(Contact.objects.visible_to(request.user).filter(customer=customer),
+                             pk=contact_pk)
+
+
+@action_required(Action.CHANGE)
+@require_http_methods(["GET", "POST"])
+def contact_edit(request, pk, contact_pk):
+    customer = _visible_customer(request, pk)
+    contact = _visible_contact(request, customer, contact_pk)
+    form = ContactForm(request.POST or None, instance=contact)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_contact(contact, actor=request.user, data=form.service_data())
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            return _contacts_response(request, customer)
+    return _contacts_response(request, customer, form=form, editing=contact)
+
+
+@action_required(Action.CHANGE)
+@require_POST
+def contact_delete(request, pk, contact_pk):
+    customer = _visible_customer(request, pk)
+    contact = _visible_contact(request, customer, contact_pk)
+    services.delete_contact(contact, actor=request.user)
+    return _contacts_response(request, customer)
