@@ -1,0 +1,205 @@
+"""Framework endpoints: the audit log, custom field definitions and API tokens.
+
+Core depends on no domain app: permissions are asked of the user object (``user.can(action)``) and the
+models that carry custom fields are found through the app registry.
+"""
+
+import django_filters
+from csp.decorators import csp_update
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.throttling import SimpleRateThrottle
+
+from . import services
+from .api import ApiViewMixin, ManageSettingsPermission, ReadOrManageSettings
+from .choices import AuditAction
+from .forms import custom_field_content_types
+from .models import AuditEntry, CustomFieldDefinition
+
+
+class ContentTypeField(serializers.SlugRelatedField):
+    """A record type as ``app_label.model`` (e.g. ``customers.customer``)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("slug_field", "model")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        app_label, _sep, model = str(data).partition(".")
+        try:
+            return self.get_queryset().get(app_label=app_label, model=model)
+        except ContentType.DoesNotExist:
+            self.fail("does_not_exist", slug_name="app_label.model", value=data)
+
+    def to_representation(self, obj):
+        return f"{obj.app_label}.{obj.model}"
+
+
+# --- audit log --------------------------------------------------------------------------------------
+
+class AuditEntryFilterSet(django_filters.FilterSet):
+    content_type = django_filters.CharFilter(
+        method="filter_content_type", help_text="Record type as app_label.model, e.g. customers.customer",
+    )
+    object_id = django_filters.CharFilter()
+    actor = django_filters.ModelChoiceFilter(queryset=get_user_model()._default_manager.all())
+    action = django_filters.ChoiceFilter(choices=AuditAction.choices)
+    after = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
+    before = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt")
+
+    class Meta:
+        model = AuditEntry
+        fields = []
+
+    def filter_content_type(self, queryset, name, value):
+        app_label, _sep, model = value.partition(".")
+        content_type = ContentType.objects.filter(app_label=app_label, model=model).first()
+        if content_type is None:
+            raise serializers.ValidationError({"content_type": [_("Unknown record type.")]})
+        return queryset.filter(content_type=content_type)
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    content_type = ContentTypeField(read_only=True)
+
+    class Meta:
+        model = AuditEntry
+        fields = ["id", "at", "actor", "actor_repr", "ip_address", "source", "action", "content_type",
+                  "object_id", "object_repr", "changes"]
+        read_only_fields = fields
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The audit log, newest first (manage_settings)"),
+    retrieve=extend_schema(summary="One audit entry (manage_settings)"),
+)
+class AuditEntryViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
+    """Append-only: there is no way to create, change or delete an entry through the API."""
+
+    serializer_class = AuditEntrySerializer
+    permission_classes = [ManageSettingsPermission]
+    queryset = AuditEntry.objects.select_related("content_type")
+    filterset_class = AuditEntryFilterSet
+    ordering = ["-at"]
+
+
+# --- custom field definitions -----------------------------------------------------------------------
+
+class CustomFieldDefinitionSerializer(serializers.ModelSerializer):
+    content_type = ContentTypeField(
+        queryset=ContentType.objects.all(),
+        help_text="The record type the field belongs to, e.g. customers.customer or customers.contact.",
+    )
+
+    class Meta:
+        model = CustomFieldDefinition
+        fields = ["id", "content_type", "key", "label", "field_type", "choices", "required", "help_text",
+                  "position", "active", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+        validators = []  # the service's full_clean checks the unique key per record type
+
+    def validate_content_type(self, value):
+        allowed = {ct.pk for _model, ct in custom_field_content_types()}
+        if value.pk not in allowed:
+            raise serializers.ValidationError(_("This record type has no custom fields."))
+        if self.instance is not None and value.pk != self.instance.content_type_id:
+            raise serializers.ValidationError(_("The record type cannot change."))
+        return value
+
+    def validate_key(self, value):
+        # Values are stored under the key in each record: renaming it would orphan them.
+        if self.instance is not None and value != self.instance.key:
+            raise serializers.ValidationError(_("The key cannot change once records may hold values under it."))
+        return value
+
+    def validate_choices(self, value):
+        if not isinstance(value, list) or not all(isinstance(v, str | int | float) for v in value):
+            raise serializers.ValidationError(_("Enter a list of values."))
+        return [str(v) for v in value]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Custom field definitions (any signed-in user reads; manage_settings writes)"),
+)
+class CustomFieldDefinitionViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                                   mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    """Definitions are deactivated (``active: false``), not deleted: stored values stay readable."""
+
+    serializer_class = CustomFieldDefinitionSerializer
+    permission_classes = [ReadOrManageSettings]
+    queryset = CustomFieldDefinition.objects.select_related("content_type")
+    pagination_class = None
+    filterset_fields = ["field_type", "active"]
+    ordering = ["content_type", "position", "id"]
+
+    def _save(self, serializer, definition):
+        for key, value in serializer.validated_data.items():
+            setattr(definition, key, value)
+        serializer.instance = services.save_custom_field(definition, actor=self.request.user)
+
+    def perform_create(self, serializer):
+        self._save(serializer, CustomFieldDefinition())
+
+    def perform_update(self, serializer):
+        self._save(serializer, serializer.instance)
+
+
+# --- tokens -----------------------------------------------------------------------------------------
+
+class TokenObtainThrottle(SimpleRateThrottle):
+    """Slows password guessing per client address (``auth_token`` rate, default 10/min).
+
+    django-axes also locks a username and address after repeated failures, as on the log-in page.
+    """
+
+    scope = "auth_token"
+    default_rate = "10/min"
+
+    def get_rate(self):
+        return settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {}).get(self.scope, self.default_rate)
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class TokenView(ObtainAuthToken):
+    """Wrong credentials answer 400 ``{"non_field_errors": [...]}``; too many attempts answer 429."""
+
+    authentication_classes = []
+    throttle_classes = [TokenObtainThrottle]
+
+    @extend_schema(
+        summary="Exchange a username and password for an API token",
+        request=inline_serializer("TokenRequest", {
+            "username": serializers.CharField(), "password": serializers.CharField(),
+        }),
+        responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
+        auth=[],
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+
+# --- browsable docs ---------------------------------------------------------------------------------
+
+class SwaggerView(SpectacularSwaggerSplitView):
+    """Swagger UI with its start-up script served as a file (the CSP forbids inline scripts)."""
+
+    template_name = "core/api/swagger_ui.html"
+
+
+@method_decorator(csp_update({"worker-src": ["'self'", "blob:"], "style-src": ["'unsafe-inline'"]}),
+                  name="dispatch")
+class RedocView(SpectacularRedocView):
+    """ReDoc from the local bundle.  Its components inject their own styles and its search index
+    runs in a worker started from a blob, so this one page relaxes style-src and worker-src;
+    scripts stay limited to this site."""
+
+    template_name = "core/api/redoc.html"
