@@ -1,0 +1,105 @@
+"""Serializers of users, the organisation tree and roles.  Saving goes through ``accounts.services``."""
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ..choices import Action, DataScopeKind
+from ..models import OrgUnit, Role, User
+
+
+class UserSerializer(serializers.ModelSerializer):
+    org_unit_name = serializers.CharField(source="org_unit.name", read_only=True, default=None)
+    role_name = serializers.CharField(source="role.name", read_only=True, default=None)
+    display_name = serializers.CharField(read_only=True)
+    password = serializers.CharField(
+        write_only=True, required=False, allow_blank=False, style={"input_type": "password"},
+        help_text="Sets the password (checked by the password rules).  Omit to keep it; a new user "
+                  "created without one cannot log in until it is set.",
+    )
+
+    class Meta:
+        model = User
+        fields = [
+            "id", "username", "full_name", "display_name", "email", "phone", "org_unit", "org_unit_name",
+            "manager", "role", "role_name", "is_active", "is_superuser", "password", "last_login", "date_joined",
+        ]
+        read_only_fields = ["id", "last_login", "date_joined"]
+
+    def validate(self, attrs):
+        password = attrs.get("password")
+        if password:
+            probe = self.instance or User(**{k: v for k, v in attrs.items() if k in {"username", "email",
+                                                                                        "full_name"}})
+            try:
+                validate_password(password, probe)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError({"password": exc.messages}) from exc
+        return attrs
+
+
+class OrgUnitSerializer(serializers.ModelSerializer):
+    depth = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = OrgUnit
+        fields = ["id", "name", "kind", "parent", "path", "depth", "created_at", "updated_at"]
+        read_only_fields = ["id", "path", "depth", "created_at", "updated_at"]
+
+
+class RoleSerializer(serializers.ModelSerializer):
+    actions = serializers.MultipleChoiceField(choices=Action.choices, required=False)
+    data_scope = serializers.ChoiceField(choices=DataScopeKind.choices, required=False)
+
+    class Meta:
+        model = Role
+        fields = ["id", "name", "description", "actions", "data_scope", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["actions"] = [a for a in Action.values if a in set(instance.actions or [])]
+        return data
+
+
+class ScopeSerializer(serializers.Serializer):
+    all = serializers.BooleanField(help_text="True when every record is visible.")
+    owner_ids = serializers.ListField(child=serializers.IntegerField(),
+                                      help_text="Records owned by these users are visible.")
+    unit_ids = serializers.ListField(child=serializers.IntegerField(),
+                                     help_text="Records held by these org units are visible.")
+
+
+class MeSerializer(serializers.ModelSerializer):
+    org_unit_name = serializers.CharField(source="org_unit.name", read_only=True, default=None)
+    role_name = serializers.CharField(source="role.name", read_only=True, default=None)
+    display_name = serializers.CharField(read_only=True)
+    actions = serializers.SerializerMethodField()
+    data_scope = serializers.SerializerMethodField()
+    scope = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = [
+            "id", "username", "full_name", "display_name", "email", "org_unit", "org_unit_name", "role",
+            "role_name", "is_superuser", "actions", "data_scope", "scope",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=Action.choices)))
+    def get_actions(self, user):
+        return [a for a in Action.values if user.can(a)]
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_data_scope(self, user):
+        """The role's scope kind (own, subordinates, team, branch, branch_tree, all), or null."""
+        if user.is_superuser:
+            return DataScopeKind.ALL.value
+        return user.role.data_scope if user.role_id else None
+
+    @extend_schema_field(ScopeSerializer)
+    def get_scope(self, user):
+        scope = user.data_scope()
+        return {"all": scope.all, "owner_ids": sorted(scope.owner_ids), "unit_ids": sorted(scope.unit_ids)}
