@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -282,13 +282,16 @@ def customer_edit(request, pk):
 # --- 360° page ------------------------------------------------------------------------------------
 
 def _audit_rows(customer, entries):
+    """The change log as label / before / after, with choice values shown by their labels."""
     rows = []
     for entry in entries:
         changes = []
         for key, value in (entry.changes or {}).items():
-            label = _field_label(customer, key)
+            field = _model_field(customer, key)
+            label = field.verbose_name if field is not None else key
             if isinstance(value, list) and len(value) == 2:
-                changes.append({"field": label, "before": value[0], "after": value[1]})
+                before, after = (_value_label(field, v) for v in value)
+                changes.append({"field": label, "before": before, "after": after})
             elif isinstance(value, dict):
                 text = "; ".join(f"{verb}: {', '.join(map(str, names))}" for verb, names in value.items())
                 changes.append({"field": label, "text": text})
@@ -296,12 +299,18 @@ def _audit_rows(customer, entries):
     return rows
 
 
-def _field_label(customer, key):
+def _model_field(customer, key):
     name = key[:-3] if key.endswith("_id") else key
     try:
-        return customer._meta.get_field(name).verbose_name
-    except Exception:  # noqa: BLE001 - an old entry may name a field that no longer exists
-        return key
+        return customer._meta.get_field(name)
+    except FieldDoesNotExist:  # an old entry may name a field that no longer exists
+        return None
+
+
+def _value_label(field, value):
+    if field is not None and field.choices and value not in (None, ""):
+        return dict(field.flatchoices).get(value, value)
+    return value
 
 
 def _contacts_context(customer, contacts, *, form=None, editing=None):

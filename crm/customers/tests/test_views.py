@@ -588,3 +588,34 @@ def test_export_guards_against_spreadsheet_formulas(client, org):
     login(client, org.rep)
     rows = _export(client)
     assert rows[1][2].startswith("'=")
+
+
+# --- scope matrix ---------------------------------------------------------------------------------
+
+VIEWERS = ["rep", "manager", "team_lead", "bj_branch_mgr", "bj_region_mgr", "sh_rep", "ceo", "admin"]
+OWNERS = ["rep", "sub", "subsub", "teammate", "other_team_rep", "tj_rep", "sh_rep", "manager"]
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+def test_list_detail_and_export_agree_with_the_visibility_rule(client, org, viewer):
+    for owner in OWNERS:
+        CustomerFactory(owner=getattr(org, owner), name=f"客户-{owner}")
+    user = getattr(org, viewer)
+    expected = set(Customer.objects.visible_to(user).values_list("name", flat=True))
+    assert expected  # every viewer here sees something, and no viewer but the top sees everything
+    login(client, user)
+    listed = {c.name for c in client.get(url("list"), {"page_size": 100}).context["customers"]}
+    assert listed == expected
+    exported = {row[2] for row in _export(client)[1:]}
+    assert exported == expected
+    for customer in Customer.objects.all():
+        status = client.get(url("detail", customer.pk)).status_code
+        assert status == (200 if customer.name in expected else 404), (viewer, customer.name)
+
+
+def test_search_box_and_filters_are_wired_for_htmx(client, org):
+    login(client, org.rep)
+    text = client.get(url("list"), {"status": "active"}).content.decode()
+    assert 'hx-trigger="input changed delay:300ms, search"' in text
+    assert 'hx-target="#customer-results"' in text and 'hx-push-url="true"' in text
+    assert f'href="{url("export")}?status=active"' in text
