@@ -5,6 +5,8 @@ alone (the UI switches between Chinese and English).  URLs come from the URL nam
 path does not break the tests.
 """
 
+from urllib.parse import parse_qs, urlsplit
+
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
@@ -81,4 +83,136 @@ class LoginPage(BasePage):
 
 
 class CustomerListPage(BasePage):
+    """The customer list: search box and filters swap the result rows through htmx."""
+
     url_name = "customers:list"
+
+    @property
+    def search_box(self):
+        return self.page.get_by_test_id("customer-search")
+
+    @property
+    def rows(self):
+        return self.page.get_by_test_id("customer-results").get_by_test_id("customer-row")
+
+    def row(self, name):
+        return self.rows.filter(has=self.page.get_by_test_id("customer-name").get_by_text(name, exact=True))
+
+    @property
+    def names(self):
+        return self.page.get_by_test_id("customer-results").get_by_test_id("customer-name")
+
+    def search(self, text):
+        """Type into the search box like a user and wait for htmx to answer with the matching rows."""
+
+        def is_search_for_text(response):
+            query = parse_qs(urlsplit(response.url).query)
+            return response.request.headers.get("hx-request") == "true" and query.get("q") == [text]
+
+        with self.page.expect_response(is_search_for_text):
+            self.search_box.press_sequentially(text, delay=20)
+        return self
+
+    def new_customer(self):
+        self.page.get_by_test_id("customer-new").click()
+        expect(self.page.get_by_test_id("customer-form")).to_be_visible()
+        return CustomerFormPage(self.page)
+
+    def open_customer(self, name):
+        self.row(name).get_by_test_id("customer-name").click()
+        expect(self.page.get_by_test_id("customer-title")).to_have_text(name)
+        return CustomerDetailPage(self.page)
+
+
+class CustomerFormPage(BasePage):
+    """Create or edit a customer.  Inputs are the form's fields, found by their ids."""
+
+    url_name = "customers:create"
+
+    def field(self, name):
+        return self.page.locator(f"[data-testid=customer-form] #id_{name}")
+
+    def field_error(self, name):
+        return self.page.get_by_test_id(f"field-error-{name}")
+
+    @property
+    def errors(self):
+        return self.page.locator("[data-testid=customer-form] [data-testid^=field-error-]")
+
+    def fill(self, **values):
+        for name, value in values.items():
+            field = self.field(name)
+            if field.evaluate("el => el.tagName") == "SELECT":
+                field.select_option(value)
+            else:
+                field.fill(value)
+        return self
+
+    def choose_kind(self, value):
+        self.page.locator(f"[data-testid=customer-form] input[name=kind][value={value}]").check()
+        return self
+
+    def submit(self):
+        with self.page.expect_navigation():
+            self.page.get_by_test_id("customer-submit").click()
+        return self
+
+    def save(self):
+        """Submit and expect to land on the new customer's 360° page."""
+        self.submit()
+        expect(self.page.get_by_test_id("customer-title")).to_be_visible()
+        return CustomerDetailPage(self.page)
+
+
+class CustomerDetailPage(BasePage):
+    """A customer's 360° page: profile, contacts (edited inline through htmx), owner and history."""
+
+    url_name = "customers:detail"
+
+    @property
+    def title(self):
+        return self.page.get_by_test_id("customer-title")
+
+    @property
+    def profile(self):
+        return self.page.get_by_test_id("customer-profile")
+
+    @property
+    def phone(self):
+        return self.page.get_by_test_id("customer-profile").get_by_test_id("customer-phone")
+
+    @property
+    def owner_name(self):
+        return self.page.get_by_test_id("customer-owner-name")
+
+    @property
+    def ownership_history(self):
+        return self.page.get_by_test_id("ownership-history")
+
+    @property
+    def timeline(self):
+        return self.page.get_by_test_id("customer-timeline")
+
+    @property
+    def contacts(self):
+        return self.page.get_by_test_id("contacts")
+
+    @property
+    def contact_rows(self):
+        return self.contacts.get_by_test_id("contact-row")
+
+    def contact_row(self, name):
+        return self.contact_rows.filter(has=self.page.get_by_test_id("contact-name").get_by_text(name, exact=True))
+
+    def add_contact(self, *, primary=False, **values):
+        """Open the inline contact form, fill it in and save; the contacts section is swapped in place."""
+        self.page.get_by_test_id("contact-add").click()
+        form = self.page.get_by_test_id("contact-form")
+        expect(form).to_be_visible()
+        for name, value in values.items():
+            form.locator(f"#id_{name}").fill(value)
+        if primary:
+            form.locator("#id_is_primary").check()
+        form.get_by_test_id("contact-submit").click()
+        expect(form).to_have_count(0)
+        return self
