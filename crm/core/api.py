@@ -7,6 +7,7 @@ outside the caller's scope are simply not in the queryset, so they answer 404, n
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError, RestrictedError
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions, permissions, serializers
@@ -34,9 +35,15 @@ def as_drf_validation_error(exc: DjangoValidationError, *, field=None):
 
 
 def exception_handler(exc, context):
-    """Service-layer ``ValidationError``s become 400 with per-field messages, never a 500."""
+    """Service-layer ``ValidationError``s become 400 with per-field messages, never a 500; so does
+    deleting a record that others still refer to (``on_delete=PROTECT``)."""
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(validation_detail(exc))
+    elif isinstance(exc, ProtectedError | RestrictedError):
+        objects = exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
+        message = _("This record is still used by %(n)d other record(s); move or delete them first.") % {
+            "n": len(objects)}
+        exc = exceptions.ValidationError({"non_field_errors": [message]})
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
     return drf_exception_handler(exc, context)

@@ -162,3 +162,12 @@ def test_roles_need_manage_settings(org):
     role = Role.objects.get(name="客服")
     response = ceo.patch(f"/api/roles/{role.pk}/", {"data_scope": "everything"}, format="json")
     assert response.status_code == 400 and "data_scope" in response.data
+
+
+def test_deleting_a_unit_that_still_holds_customers_is_400(org):
+    CustomerFactory(name="二组客户", owner=None, branch=org.bj2)
+    org.other_team_rep.org_unit = org.bj1
+    org.other_team_rep.save()
+    response = client_for(org.ceo).delete(f"/api/units/{org.bj2.pk}/")
+    assert response.status_code == 400 and response.data["non_field_errors"]
+    assert OrgUnit.objects.filter(pk=org.bj2.pk).exists()

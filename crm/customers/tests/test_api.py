@@ -371,3 +371,38 @@ def test_tags_endpoint_lists_names(org):
     TagFactory(name="VIP")
     response = client_for(org.rep).get("/api/tags/")
     assert response.status_code == 200 and [t["name"] for t in response.data["results"]] == ["VIP"]
+
+
+# --- authorisation matrix ------------------------------------------------------------------------------
+
+USERS = ["rep", "sub", "subsub", "teammate", "manager", "team_lead", "other_team_rep", "bj_branch_mgr",
+         "bj_region_mgr", "tj_rep", "sh_rep", "ceo", "viewer", "no_role", "admin"]
+
+
+@pytest.mark.parametrize("username", USERS)
+def test_every_role_sees_and_changes_exactly_its_scope(org, book, username):
+    """Each caller × each relation (own, subordinate's, teammate's, other team's, other branch's):
+    reads and writes succeed exactly on visible records; refused writes change nothing."""
+    user = getattr(org, username)
+    client = client_for(user)
+    visible = set(Customer.objects.visible_to(user).values_list("pk", flat=True))
+    contacts = {key: ContactFactory(customer=c) for key, c in book.items()}
+    for key, customer in book.items():
+        before = snapshot(customer)
+        can_see = customer.pk in visible
+        read = client.get(detail(customer)).status_code
+        assert read == (200 if can_see else 403 if not user.can("view") else 404), (key, read)
+        write = client.patch(detail(customer), {"notes": f"{username} was here"}, format="json").status_code
+        if not user.can("change"):
+            assert write == 403
+        else:
+            assert write == (200 if can_see else 404), (key, write)
+        if write != 200:
+            assert snapshot(customer) == before
+        contact_read = client.get(f"/api/contacts/{contacts[key].pk}/").status_code
+        assert contact_read == (200 if can_see else 403 if not user.can("view") else 404), (key, contact_read)
+    if user.can("view"):
+        listed = client.get(f"{LIST}?page_size=200").data
+        assert {row["id"] for row in listed["results"]} == visible and listed["count"] == len(visible)
+        listed = client.get("/api/contacts/?page_size=200").data
+        assert {row["customer"] for row in listed["results"]} == visible
