@@ -16,10 +16,6 @@ from pathlib import Path
 
 import pytest
 
-# Playwright's sync API runs an event loop in the main thread; Django would otherwise refuse the
-# ORM calls that fixtures make while that loop exists.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM_ARGS = [
     "--headless",
@@ -73,8 +69,18 @@ def chromium_executable():
 def playwright_instance(chromium_executable):
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        yield playwright
+    # Playwright's sync API keeps an event loop in the main thread; while it exists Django refuses
+    # the ORM calls that fixtures and assertions make unless this is set.  Only for browser tests.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            yield playwright
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture(scope="session")

@@ -216,3 +216,38 @@ class CustomerDetailPage(BasePage):
         form.get_by_test_id("contact-submit").click()
         expect(form).to_have_count(0)
         return self
+
+
+class UserAdminPage(BasePage):
+    """Administration of users: the list, and the edit form with organisation unit, manager and role."""
+
+    url_name = "accounts:user_list"
+
+    def row(self, username):
+        return self.page.locator(f"[data-testid=user-row][data-username='{username}']")
+
+    def edit(self, username):
+        with self.page.expect_navigation():
+            self.row(username).get_by_test_id("user-edit-link").click()
+        expect(self.form).to_be_visible()
+        return self
+
+    @property
+    def form(self):
+        return self.page.get_by_test_id("user-form")
+
+    @property
+    def role(self):
+        return self.page.get_by_test_id("user-role")
+
+    def set_role(self, role):
+        self.role.select_option(str(role.pk))
+        return self
+
+    def save(self):
+        """Save the form and land back on the user list."""
+        with self.page.expect_navigation():
+            self.page.get_by_test_id("user-save").click()
+        expect(self.page.get_by_test_id("user-table")).to_be_visible()
+        return self
+
