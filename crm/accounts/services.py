@@ -1,6 +1,6 @@
 """Verbs that change users, roles and the organisation tree.  Each takes an explicit actor."""
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -64,8 +64,12 @@ def save_user(user: User, *, actor, password: str | None = None) -> User:
     require(actor, Action.MANAGE_SETTINGS)
     if user.pk and user.manager_id and (user.manager_id == user.pk or user.manager_id in subordinate_ids(user)):
         raise ValidationError({"manager": _("A user cannot report to themselves or to a subordinate.")})
-    if user.is_superuser and not actor.is_superuser:
-        raise ValidationError({"is_superuser": _("Only a superuser can grant superuser status.")})
+    if not actor.is_superuser:
+        stored_superuser = bool(user.pk) and User.objects.filter(pk=user.pk, is_superuser=True).exists()
+        if stored_superuser:
+            raise PermissionDenied(_("Only a superuser can change a superuser's account."))
+        if user.is_superuser:
+            raise ValidationError({"is_superuser": _("Only a superuser can grant superuser status.")})
     with acting_as(actor):
         if password:
             user.set_password(password)

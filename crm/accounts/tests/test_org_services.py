@@ -97,3 +97,14 @@ def test_role_without_view_sees_nothing(org):
     org.rep.role = role
     org.rep.forget_access_cache()
     assert org.rep.data_scope().is_empty
+
+
+def test_non_superuser_cannot_change_a_superuser(org):
+    """A manage_settings user may not demote, deactivate or re-password a superuser."""
+    org.admin.is_superuser = False
+    with pytest.raises(PermissionDenied):
+        save_user(org.admin, actor=org.ceo)
+    with pytest.raises(PermissionDenied):
+        save_user(org.admin, actor=org.ceo, password="New-Passw0rd-xyz")
+    org.admin.refresh_from_db()
+    assert org.admin.is_superuser and org.admin.check_password("pw-Secret-123")
