@@ -35,8 +35,8 @@ chromium:
 	@if [ -x "$(CHROMIUM)" ]; then echo "chromium: $(CHROMIUM)"; \
 	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-	  || echo "chromium could not be installed: browser tests will be skipped"; \
-	else echo "chromium not found at $(CHROMIUM): browser tests will be skipped (install Debian's 'chromium')"; fi
+	  || echo "chromium could not be installed: browser tests will be skipped (and fail when CI=true)"; \
+	else echo "chromium not found at $(CHROMIUM): browser tests will be skipped, and fail when CI=true (install Debian's 'chromium')"; fi
 
 ## test: the whole suite; in CI (CI=true) once on SQLite and once on PostgreSQL
 test: install-test chromium lint
