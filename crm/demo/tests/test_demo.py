@@ -178,3 +178,26 @@ def test_generated_name_keys_match_pinyin_of_the_whole_name():
 def test_reference_mobile_prefixes_are_valid():
     for prefix in ref.MOBILE_PREFIXES:
         assert phonenumbers.is_valid_number(phonenumbers.parse(f"+86{prefix}12345678")), prefix
+
+
+@pytest.mark.parametrize("inline", [1000, 0])
+def test_search_by_contact_phone_finds_the_same_rows_inlined_or_not(monkeypatch, inline):
+    from crm.customers import queries
+
+    seed()
+    monkeypatch.setattr(queries, "_INLINE_CONTACT_MATCHES", inline)
+    contact = Contact.objects.exclude(mobile="").order_by("id").first()
+    for typed in (contact.mobile[3:10], contact.mobile[3:6]):
+        found = set(Customer.objects.filter(queries.search_q(typed)).values_list("pk", flat=True))
+        expected = set(Customer.objects.filter(
+            Q(name__icontains=typed) | Q(phone__startswith=f"+86{typed}") |
+            Q(contacts__mobile__startswith=f"+86{typed}") | Q(contacts__phone__startswith=f"+86{typed}")
+        ).values_list("pk", flat=True))
+        assert contact.customer_id in found and found == expected
+    email = Contact.objects.exclude(email="").order_by("id").first().email
+    prefix = email[: email.index("@") + 1]
+    found = set(Customer.objects.filter(queries.search_q(prefix)).values_list("pk", flat=True))
+    expected = set(Customer.objects.filter(
+        Q(name__icontains=prefix) | Q(email__startswith=prefix) | Q(contacts__email__startswith=prefix)
+    ).values_list("pk", flat=True))
+    assert found and found == expected
