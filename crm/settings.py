@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "crm.core",
     "crm.accounts",
     "crm.customers",
+    "crm.sales",
+    "crm.activities",
     "crm.demo",
 ]
 
@@ -243,3 +245,5 @@ LOGGING = {
 
 # --- Business defaults (admins change run-time settings in the database) -----------------------
 CRM_LIST_COUNT_CAP = int(env("CRM_LIST_COUNT_CAP", "10000"))
+# Orders dated further in the future than this are refused (typing errors, wrong year).
+CRM_ORDER_MAX_FUTURE_DAYS = int(env("CRM_ORDER_MAX_FUTURE_DAYS", "30"))

@@ -63,6 +63,11 @@ class Role(ChangeLoggedModel):
     data_scope = models.CharField(
         _("data scope"), max_length=20, choices=DataScopeKind.choices, default=DataScopeKind.OWN
     )
+    max_customers = models.PositiveIntegerField(
+        _("customer cap"), null=True, blank=True,
+        help_text=_("How many customers a user with this role may own when claiming from the pool; "
+                    "empty means no cap."),
+    )
 
     class Meta:
         verbose_name = _("role")

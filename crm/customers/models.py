@@ -53,10 +53,15 @@ class Customer(RestrictedModel, ChangeLoggedModel, CustomFieldsModel, ExternalRe
     notes = models.TextField(_("notes"), blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True,
                                    blank=True, on_delete=models.SET_NULL, related_name="+", editable=False)
+    # Kept in step by the order and interaction services; drives the customer pool (R1.3).
+    last_activity_at = models.DateTimeField(_("last order or interaction"), null=True, blank=True, editable=False)
+    owned_since = models.DateTimeField(_("owned since"), null=True, blank=True, editable=False)
+    pool_warned_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = RestrictedQuerySet.as_manager()
 
-    audit_exclude = ("created_at", "updated_at", "name_pinyin", "name_initials")
+    audit_exclude = ("created_at", "updated_at", "name_pinyin", "name_initials", "last_activity_at",
+                     "pool_warned_at")
 
     class Meta:
         verbose_name = _("customer")
@@ -76,6 +81,7 @@ class Customer(RestrictedModel, ChangeLoggedModel, CustomFieldsModel, ExternalRe
             models.Index(fields=["email"], name="cust_email_idx"),
             models.Index(fields=["name_initials"], name="cust_initials_idx"),
             models.Index(fields=["name_pinyin"], name="cust_pinyin_idx"),
+            models.Index(fields=["owner", "last_activity_at"], name="cust_owner_activity_idx"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["external_ref"], name="customer_unique_external_ref",
@@ -141,6 +147,27 @@ class Contact(RestrictedModel, ChangeLoggedModel, CustomFieldsModel, ExternalRef
     def save(self, *args, **kwargs):
         self.email = (self.email or "").strip().lower()
         super().save(*args, **kwargs)
+
+
+class PoolRule(ChangeLoggedModel):
+    """When an owned customer returns to the pool (公海): after ``days_without_activity`` days with
+    no order or interaction, with a warning to the owner ``warn_days_before`` days earlier.  A rule for
+    a customer type overrides the rule for all types."""
+
+    customer_type = models.CharField(_("customer type"), max_length=12, choices=CustomerType.choices,
+                                     blank=True, help_text=_("Empty: applies to every type without its own rule."))
+    days_without_activity = models.PositiveIntegerField(_("days without order or interaction"))
+    warn_days_before = models.PositiveIntegerField(_("warn the owner this many days before"), default=7)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("pool rule")
+        verbose_name_plural = _("pool rules")
+        ordering = ["customer_type"]
+        constraints = [models.UniqueConstraint(fields=["customer_type"], name="pool_rule_unique_type")]
+
+    def __str__(self):
+        return f"{self.get_customer_type_display() or '*'}: {self.days_without_activity}"
 
 
 class OwnershipChange(models.Model):

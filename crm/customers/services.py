@@ -6,6 +6,7 @@ see, and runs in one transaction; the audit log records each change with the act
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from crm.accounts.choices import Action
@@ -85,12 +86,35 @@ def _resolve_assignment(actor, owner, branch, *, current_owner=None, current_bra
 
 
 def _record_ownership(customer, *, actor, from_owner, from_branch, reason):
+    """Write the ownership history and the timeline event of an owner or unit change."""
+    from crm.activities import services as activities
+    from crm.activities.choices import TimelineKind
+
     if from_owner == customer.owner and from_branch == customer.branch:
         return None
-    return OwnershipChange.objects.create(
+    change = OwnershipChange.objects.create(
         customer=customer, from_owner=from_owner, to_owner=customer.owner, from_branch=from_branch,
         to_branch=customer.branch, changed_by=actor, reason=reason[:255],
     )
+    if from_owner != customer.owner:
+        customer.owned_since = change.at if customer.owner_id else None
+        Customer.objects.filter(pk=customer.pk).update(owned_since=customer.owned_since, pool_warned_at=None)
+    pool = _("pool")
+    activities.record_event(
+        customer, kind=TimelineKind.OWNERSHIP, at=change.at, actor=actor, source=change, detail=reason,
+        title=f"{from_owner.display_name if from_owner else pool} → "
+              f"{customer.owner.display_name if customer.owner else pool}",
+    )
+    return change
+
+
+def touch_activity(last_seen: dict):
+    """Record that customers had an order or interaction: ``{customer_id: datetime}``.  Moves
+    ``last_activity_at`` forward only, and clears a pending pool warning (the clock restarts)."""
+    for customer_id, at in last_seen.items():
+        Customer.objects.filter(pk=customer_id).filter(
+            Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=at)
+        ).update(last_activity_at=at, pool_warned_at=None)
 
 
 @transaction.atomic
