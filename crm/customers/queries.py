@@ -98,3 +98,44 @@ def possible_duplicates(user, *, name="", phone="", email="", exclude_pk=None):
     visible = list(visible_qs.select_related("owner")[:10])
     hidden = matches.count() - visible_qs.count()
     return visible, hidden
+
+
+def pool_rules():
+    """Active pool rules by customer type ('' = the rule for every type without its own)."""
+    from .models import PoolRule
+
+    return {r.customer_type: r for r in PoolRule.objects.filter(active=True)}
+
+
+def _rule_q(rules, *, now, warn):
+    """Customers whose last order/interaction (or, if none, the day they were taken over) is older
+    than their rule's limit — or, with ``warn``, older than the limit less the warning days."""
+    import datetime
+
+    from django.db.models.functions import Coalesce
+
+    q = Q(pk__in=[])
+    default = rules.get("")
+    typed = {t: r for t, r in rules.items() if t}
+    for customer_type, rule in [*typed.items(), ("", default)]:
+        if rule is None:
+            continue
+        days = rule.days_without_activity - (rule.warn_days_before if warn else 0)
+        limit = now - datetime.timedelta(days=max(days, 0))
+        type_q = Q(customer_type=customer_type) if customer_type else ~Q(customer_type__in=list(typed))
+        q |= type_q & Q(activity_clock__lt=limit)
+    return q, Coalesce("last_activity_at", "owned_since", "created_at")
+
+
+def customers_due_to_return(user, *, now=None):
+    """The user's own customers inside the warning window of a pool rule: they return to the pool
+    unless there is an order or interaction soon.  Annotated with ``activity_clock``."""
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    rules = pool_rules()
+    if not rules:
+        return Customer.objects.none()
+    q, clock = _rule_q(rules, now=now, warn=True)
+    return (Customer.objects.visible_to(user).filter(owner=user).annotate(activity_clock=clock)
+            .filter(q).order_by("activity_clock", "id"))
