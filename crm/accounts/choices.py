@@ -21,7 +21,7 @@ class Action(models.TextChoices):
 class DataScopeKind(models.TextChoices):
     OWN = "own", _("own records")
     SUBORDINATES = "subordinates", _("own and subordinates' records")
-    TEAM = "team", _("team")
-    BRANCH = "branch", _("branch")
-    BRANCH_TREE = "branch_tree", _("branch and its sub-branches")
+    TEAM = "team", _("own team")
+    BRANCH = "branch", _("own branch")
+    BRANCH_TREE = "branch_tree", _("own branch and its sub-branches")
     ALL = "all", _("all records")

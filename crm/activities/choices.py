@@ -1,11 +1,12 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class InteractionKind(models.TextChoices):
     CALL = "call", _("phone call")
     VISIT = "visit", _("visit")
-    EMAIL = "email", _("email")
+    EMAIL = "email", pgettext_lazy("interaction kind", "email")
     MEETING = "meeting", _("meeting")
     FORUM = "forum", _("customer forum")  # 座谈
     SURVEY = "survey", _("survey")
@@ -22,7 +23,7 @@ class Direction(models.TextChoices):
 class RelationshipContent(models.TextChoices):
     """The seven direct contents of a relationship (seed 003, R2.2)."""
 
-    CONTACT = "contact", _("contact")          # 联系
+    CONTACT = "contact", pgettext_lazy("relationship content", "contact")  # 联系
     LIAISON = "liaison", _("liaison")          # 联络
     COMMUNICATION = "communication", _("communication")  # 沟通
     FEEDBACK = "feedback", _("feedback")       # 反馈

@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CustomerKind(models.TextChoices):
@@ -9,7 +10,7 @@ class CustomerKind(models.TextChoices):
 
 class CustomerStatus(models.TextChoices):
     PROSPECT = "prospect", _("prospect")
-    ACTIVE = "active", _("active")
+    ACTIVE = "active", pgettext_lazy("customer status", "active")
     DORMANT = "dormant", _("dormant")
     LOST = "lost", _("lost")
 
@@ -55,7 +56,7 @@ class PurchaseRole(models.TextChoices):
     DECISION_MAKER = "decision_maker", _("decision maker")
     INFLUENCER = "influencer", _("influencer")
     BUYER = "buyer", _("buyer")
-    USER = "user", _("user")
+    USER = "user", pgettext_lazy("purchase role", "user")
     GATEKEEPER = "gatekeeper", _("gatekeeper")
     FINANCE = "finance", _("finance / payment")
     OTHER = "other", _("other")
