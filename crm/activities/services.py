@@ -1,13 +1,26 @@
 """Verbs of the activities app: the customer timeline, interactions and to-dos.
 
 ``record_event`` is how every other app writes to a customer's timeline: an explicit call from the
-service that caused the event (never a signal).
+service that caused the event (never a signal).  The interaction and to-do verbs take the acting user,
+check the role's action, work only on records the actor can see, and run in one transaction.
 """
 
-from django.contrib.contenttypes.models import ContentType
-from django.utils import timezone
+import datetime
 
-from .models import TimelineEvent
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.accounts.choices import Action
+from crm.accounts.permissions import require
+from crm.accounts.queries import assignable_users
+from crm.core.audit import acting_as
+from crm.customers.services import touch_activity
+
+from .choices import InteractionKind, TimelineKind, TodoKind
+from .models import Interaction, TimelineEvent, Todo
 
 
 def _event(customer_id, *, kind, title, at=None, actor=None, detail="", source=None, data=None):
@@ -42,3 +55,235 @@ def record_events(events):
         customer = values.pop("customer")
         rows.append(_event(getattr(customer, "pk", customer), **values))
     return TimelineEvent.objects.bulk_create(rows, batch_size=2000)
+
+
+# --- interactions ---------------------------------------------------------------------------------
+
+INTERACTION_FIELDS = (
+    "kind", "direction", "contact", "occurred_at", "duration_minutes", "content", "summary", "follow_up_on",
+    "external_ref",
+)
+TODO_FIELDS = ("kind", "title", "due_on", "customer")
+
+# A clock a few minutes ahead (a phone, a laptop) must not make "now" look like the future.
+FUTURE_TOLERANCE = datetime.timedelta(minutes=5)
+
+
+def _ensure_visible(actor, obj):
+    if not type(obj)._default_manager.visible_to(actor).filter(pk=obj.pk).exists():
+        raise PermissionDenied(_("This record is outside your access."))
+
+
+def _interaction_errors(interaction, customer):
+    """Business rules of an interaction, as ``{field: [messages]}`` (empty when it is fine)."""
+    errors = {}
+    if interaction.contact_id is not None and interaction.contact.customer_id != customer.pk:
+        errors["contact"] = [_("This contact does not belong to the customer.")]
+    if interaction.occurred_at is None:
+        errors["occurred_at"] = [_("This field is required.")]
+    elif interaction.occurred_at > timezone.now() + FUTURE_TOLERANCE:
+        errors["occurred_at"] = [_("An interaction cannot be in the future.")]
+    interaction.summary = (interaction.summary or "").strip()
+    if not interaction.summary:
+        errors["summary"] = [_("Say in a few words what the interaction was about.")]
+    if (interaction.follow_up_on and interaction.occurred_at
+            and interaction.follow_up_on < timezone.localdate(interaction.occurred_at)):
+        errors["follow_up_on"] = [_("A follow-up cannot be before the interaction.")]
+    try:
+        interaction.full_clean(exclude=["customer", "contact", "user", "summary", "occurred_at"])
+    except ValidationError as exc:
+        for key, messages in exc.message_dict.items():
+            errors.setdefault(key, []).extend(messages)
+    return errors
+
+
+def _interaction_event_values(interaction):
+    kind = InteractionKind(interaction.kind)
+    title = kind.label if not interaction.contact_id else f"{kind.label} · {interaction.contact.name}"
+    return {
+        "at": interaction.occurred_at,
+        "title": str(title)[:200],
+        "detail": interaction.summary[:500],
+        "data": {"interaction": interaction.kind, "direction": interaction.direction,
+                 "content": interaction.content, "duration": interaction.duration_minutes,
+                 "contact": interaction.contact.name if interaction.contact_id else ""},
+    }
+
+
+def _follow_up_title(interaction):
+    summary = " ".join(interaction.summary.split())
+    return (_("Follow up: %(summary)s") % {"summary": summary})[:200]
+
+
+def _create_follow_up(interaction, customer, actor):
+    return Todo.objects.create(
+        owner=customer.owner if customer.owner_id else actor, customer=customer, interaction=interaction,
+        kind=TodoKind.FOLLOW_UP, title=_follow_up_title(interaction), due_on=interaction.follow_up_on,
+        created_by=actor,
+    )
+
+
+@transaction.atomic
+def log_interaction(customer, *, actor, data: dict) -> Interaction:
+    """Record a contact with ``customer`` (R2.1): the interaction, its timeline event, the customer's
+    last activity, and — with a follow-up date — a to-do for the customer's owner due that day."""
+    require(actor, Action.CREATE)
+    _ensure_visible(actor, customer)
+    values = {k: v for k, v in data.items() if k in INTERACTION_FIELDS}
+    values.setdefault("occurred_at", timezone.now())
+    interaction = Interaction(customer=customer, user=actor, **values)
+    errors = _interaction_errors(interaction, customer)
+    if errors:
+        raise ValidationError(errors)
+    with acting_as(actor):
+        interaction.save()
+        if interaction.follow_up_on:
+            _create_follow_up(interaction, customer, actor)
+        record_event(customer, kind=TimelineKind.INTERACTION, actor=actor, source=interaction,
+                     **_interaction_event_values(interaction))
+        touch_activity({customer.pk: interaction.occurred_at})
+    return interaction
+
+
+def _source_events(instance):
+    return TimelineEvent.objects.filter(source_type=ContentType.objects.get_for_model(type(instance)),
+                                        source_id=instance.pk)
+
+
+@transaction.atomic
+def update_interaction(interaction: Interaction, *, actor, data: dict) -> Interaction:
+    """Change an interaction; its timeline event and its open follow-up move with it."""
+    require(actor, Action.CHANGE)
+    _ensure_visible(actor, interaction)
+    customer = interaction.customer
+    previous_follow_up = interaction.follow_up_on
+    for key, value in data.items():
+        if key in INTERACTION_FIELDS:
+            setattr(interaction, key, value)
+    errors = _interaction_errors(interaction, customer)
+    if errors:
+        raise ValidationError(errors)
+    with acting_as(actor):
+        interaction.save()
+        open_follow_ups = Todo.objects.filter(interaction=interaction, kind=TodoKind.FOLLOW_UP,
+                                              done_at__isnull=True)
+        if interaction.follow_up_on != previous_follow_up:
+            if interaction.follow_up_on is None:
+                for todo in open_follow_ups:
+                    todo.delete()
+            elif open_follow_ups:
+                for todo in open_follow_ups:
+                    todo.due_on = interaction.follow_up_on
+                    todo.save(update_fields=["due_on", "updated_at"])
+            else:
+                _create_follow_up(interaction, customer, actor)
+        _source_events(interaction).update(**_interaction_event_values(interaction))
+        touch_activity({customer.pk: interaction.occurred_at})
+    return interaction
+
+
+@transaction.atomic
+def delete_interaction(interaction: Interaction, *, actor):
+    """Delete an interaction with its timeline event and its open follow-ups (done ones stay)."""
+    require(actor, Action.DELETE)
+    _ensure_visible(actor, interaction)
+    with acting_as(actor):
+        _source_events(interaction).delete()
+        for todo in Todo.objects.filter(interaction=interaction, kind=TodoKind.FOLLOW_UP, done_at__isnull=True):
+            todo.delete()
+        interaction.delete()
+
+
+# --- to-dos ---------------------------------------------------------------------------------------
+
+def _check_owner(actor, owner, errors):
+    if owner is not None and owner != actor and not assignable_users(actor).filter(pk=owner.pk).exists():
+        errors["owner"] = [_("This user is outside your access or inactive.")]
+
+
+def _todo_errors(todo, actor):
+    errors = {}
+    todo.title = (todo.title or "").strip()
+    try:
+        todo.full_clean(exclude=["owner", "customer", "interaction", "created_by"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if todo.customer_id and not todo.customer.is_visible_to(actor):
+        errors["customer"] = [_("This customer is outside your access.")]
+    return errors
+
+
+@transaction.atomic
+def create_todo(*, actor, data: dict, owner=None) -> Todo:
+    """A to-do for ``owner`` (default: the actor), optionally about a customer the actor can see."""
+    require(actor, Action.CREATE)
+    todo = Todo(owner=owner or actor, created_by=actor, **{k: v for k, v in data.items() if k in TODO_FIELDS})
+    errors = _todo_errors(todo, actor)
+    _check_owner(actor, owner, errors)
+    if errors:
+        raise ValidationError(errors)
+    with acting_as(actor):
+        todo.save()
+    return todo
+
+
+@transaction.atomic
+def update_todo(todo: Todo, *, actor, data: dict) -> Todo:
+    """Change a to-do's title, kind, due date or customer (its owner: :func:`reassign_todo`)."""
+    require(actor, Action.CHANGE)
+    _ensure_visible(actor, todo)
+    changed = {k: v for k, v in data.items() if k in TODO_FIELDS}
+    for key, value in changed.items():
+        setattr(todo, key, value)
+    errors = _todo_errors(todo, actor)
+    if errors:
+        raise ValidationError(errors)
+    with acting_as(actor):
+        todo.save()
+    return todo
+
+
+def _set_done(todo, *, actor, done_at):
+    require(actor, Action.CHANGE)
+    _ensure_visible(actor, todo)
+    if (todo.done_at is None) == (done_at is None):
+        return todo  # already in that state: completing twice changes nothing
+    todo.done_at = done_at
+    with acting_as(actor):
+        todo.save(update_fields=["done_at", "updated_at"])
+    return todo
+
+
+@transaction.atomic
+def complete_todo(todo: Todo, *, actor) -> Todo:
+    return _set_done(todo, actor=actor, done_at=timezone.now())
+
+
+@transaction.atomic
+def reopen_todo(todo: Todo, *, actor) -> Todo:
+    return _set_done(todo, actor=actor, done_at=None)
+
+
+@transaction.atomic
+def reassign_todo(todo: Todo, *, actor, owner) -> Todo:
+    """Give a to-do to another user the actor may assign records to."""
+    require(actor, Action.CHANGE)
+    _ensure_visible(actor, todo)
+    if owner is None:
+        raise ValidationError({"owner": [_("This field is required.")]})
+    if owner == todo.owner:
+        return todo
+    if not assignable_users(actor).filter(pk=owner.pk).exists():
+        raise ValidationError({"owner": [_("This user is outside your access or inactive.")]})
+    todo.owner = owner
+    with acting_as(actor):
+        todo.save(update_fields=["owner", "updated_at"])
+    return todo
+
+
+@transaction.atomic
+def delete_todo(todo: Todo, *, actor):
+    require(actor, Action.DELETE)
+    _ensure_visible(actor, todo)
+    with acting_as(actor):
+        todo.delete()
