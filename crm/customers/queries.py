@@ -139,3 +139,71 @@ def customers_due_to_return(user, *, now=None):
     q, clock = _rule_q(rules, now=now, warn=True)
     return (Customer.objects.visible_to(user).filter(owner=user).annotate(activity_clock=clock)
             .filter(q).order_by("activity_clock", "id"))
+
+
+# --- customer pool (公海) ---------------------------------------------------------------------------
+
+def pool_for(user):
+    """The unowned customers ``user`` may claim: those of the user's branch with its sub-branches, or
+    every unowned customer for a role whose scope is all records.  Pool customers are offered for
+    claiming through this query, not through ``visible_to`` (their owner is nobody)."""
+    from crm.accounts.choices import Action
+    from crm.accounts.queries import branch_unit_ids
+
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Customer.objects.none()
+    if not user.can(Action.VIEW):
+        return Customer.objects.none()
+    pool = Customer.objects.filter(owner__isnull=True)
+    if user.data_scope().all:
+        return pool
+    if user.org_unit_id is None:
+        return Customer.objects.none()
+    units = branch_unit_ids(user.org_unit.branch_root(), include_sub_branches=True)
+    return pool.filter(branch_id__in=sorted(units))
+
+
+def pool_list(user):
+    """The pool as its page and endpoint show it: each customer with when and why it last returned to
+    the pool (one indexed sub-select per row of the page, never over the table)."""
+    from django.db.models import OuterRef, Subquery
+
+    released = OwnershipChange.objects.filter(customer=OuterRef("pk"), to_owner__isnull=True).order_by("-at", "-id")
+    return pool_for(user).select_related("branch").annotate(
+        released_at=Subquery(released.values("at")[:1]),
+        release_reason=Subquery(released.values("reason")[:1]),
+    )
+
+
+def owned_count(user) -> int:
+    return Customer.objects.filter(owner=user).count()
+
+
+def customer_cap(user):
+    """How many customers ``user`` may own when claiming (None: no cap)."""
+    if user.is_superuser or not user.role_id:
+        return None
+    return user.role.max_customers
+
+
+def portfolio_counts(from_user) -> dict:
+    """What a hand-over of ``from_user`` moves: their customers and their open to-dos."""
+    from crm.activities.models import Todo
+
+    return {
+        "customers": Customer.objects.filter(owner=from_user).count(),
+        "todos": Todo.objects.filter(owner=from_user, done_at__isnull=True).count(),
+    }
+
+
+def handover_candidates(actor):
+    """Users whose portfolio ``actor`` may hand over: everyone within the actor's scope, including
+    users who have left (inactive), since that is when a hand-over is needed."""
+    from crm.accounts.models import User
+
+    scope = actor.data_scope()
+    if scope.all:
+        return User.objects.all()
+    if scope.is_empty:
+        return User.objects.none()
+    return User.objects.filter(Q(pk__in=sorted(scope.owner_ids)) | Q(org_unit_id__in=sorted(scope.unit_ids)))

@@ -250,3 +250,385 @@ def delete_contact(contact: Contact, *, actor):
             if successor:
                 successor.is_primary = True
                 successor.save(update_fields=["is_primary", "updated_at"])
+
+
+# --- customer pool (公海) and hand-over --------------------------------------------------------------
+#
+# Customers are company property (R1.3): a customer without an owner sits in the pool of its branch,
+# sales people claim from it within their role's cap, owners release back to it, a periodic run returns
+# customers nobody has served for too long, and a leaving employee's whole portfolio moves in one step.
+
+BULK_CHUNK = 1000
+
+
+def _chunks(items, size=BULK_CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _bulk_audit(model, rows, *, actor, action=None):
+    """Audit entries for a bulk write (``rows``: (pk, text, changes)).  ``update()`` and
+    ``bulk_create()`` bypass the audit signals, so the bulk verbs write their entries here."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from crm.core import audit
+    from crm.core.choices import AuditAction
+    from crm.core.models import AuditEntry
+
+    ctx = audit.current()
+    actor = actor if getattr(actor, "pk", None) else None
+    content_type = ContentType.objects.get_for_model(model, for_concrete_model=False)
+    AuditEntry.objects.bulk_create([
+        AuditEntry(
+            actor=actor, actor_repr=actor.get_username()[:150] if actor else "",
+            ip_address=ctx.ip_address if actor else None,
+            source=(ctx.source or "service") if actor else "system",
+            action=action or AuditAction.UPDATE, content_type=content_type, object_id=str(pk),
+            object_repr=str(text)[:200], changes=changes,
+        )
+        for pk, text, changes in rows
+    ], batch_size=BULK_CHUNK)
+
+
+def _display_names(user_ids):
+    from crm.accounts.models import User
+
+    return {u.pk: u.display_name for u in User.objects.filter(pk__in=[i for i in set(user_ids) if i])}
+
+
+def _move_customers(moves, *, actor, now):
+    """Move many customers at once.  ``moves`` are dicts with ``pk``, ``name``, ``owner_id``,
+    ``branch_id``, ``to_owner_id``, ``to_branch_id`` and ``reason``.  One UPDATE per (new owner, new
+    unit) and chunk, then the ownership history, the timeline events and the audit entries in bulk —
+    the same records :func:`_record_ownership` writes for one customer."""
+    from collections import defaultdict
+
+    from crm.activities import services as activities
+    from crm.activities.choices import TimelineKind
+
+    if not moves:
+        return
+    groups = defaultdict(list)
+    for move in moves:
+        groups[(move["to_owner_id"], move["to_branch_id"])].append(move["pk"])
+    for (owner_id, branch_id), ids in groups.items():
+        for chunk in _chunks(ids):
+            Customer.objects.filter(pk__in=chunk).update(
+                owner_id=owner_id, branch_id=branch_id, owned_since=now if owner_id else None,
+                pool_warned_at=None, updated_at=now,
+            )
+    changes = OwnershipChange.objects.bulk_create([
+        OwnershipChange(
+            customer_id=m["pk"], from_owner_id=m["owner_id"], to_owner_id=m["to_owner_id"],
+            from_branch_id=m["branch_id"], to_branch_id=m["to_branch_id"],
+            changed_by=actor if getattr(actor, "pk", None) else None, reason=str(m["reason"])[:255],
+        )
+        for m in moves
+    ], batch_size=BULK_CHUNK)
+    names = _display_names([m["owner_id"] for m in moves] + [m["to_owner_id"] for m in moves])
+    pool = _("pool")
+    activities.record_events([
+        {
+            "customer": m["pk"], "kind": TimelineKind.OWNERSHIP, "at": now, "actor": actor,
+            "source": change if change.pk else None, "detail": m["reason"],
+            "title": f"{names.get(m['owner_id'], pool)} → {names.get(m['to_owner_id'], pool)}",
+        }
+        for m, change in zip(moves, changes, strict=True)
+    ])
+    audit_rows = []
+    for m in moves:
+        diff = {"owner_id": [m["owner_id"], m["to_owner_id"]]}
+        if m["branch_id"] != m["to_branch_id"]:
+            diff["branch_id"] = [m["branch_id"], m["to_branch_id"]]
+        audit_rows.append((m["pk"], m["name"], diff))
+    _bulk_audit(Customer, audit_rows, actor=actor)
+
+
+def _close_pool_warnings(customer_ids, *, actor, now):
+    """Pool warnings of customers that changed hands are moot: mark them done (audited)."""
+    from crm.activities.choices import TodoKind
+    from crm.activities.models import Todo
+
+    rows = []
+    for chunk in _chunks(list(customer_ids)):
+        todos = list(Todo.objects.filter(customer_id__in=chunk, kind=TodoKind.POOL_WARNING, done_at__isnull=True)
+                     .values_list("pk", "title"))
+        Todo.objects.filter(pk__in=[pk for pk, _title in todos]).update(done_at=now, updated_at=now)
+        rows += [(pk, title, {"done_at": [None, now.isoformat()]}) for pk, title in todos]
+    _bulk_audit(Todo, rows, actor=actor)
+
+
+@transaction.atomic
+def claim_customer(customer: Customer, *, actor) -> Customer:
+    """Take a customer from the actor's pool (see ``queries.pool_for``), within the role's cap on
+    owned customers (``Role.max_customers``).  The customer joins the actor's unit."""
+    from django.utils import timezone
+
+    from crm.accounts.models import User
+
+    from .queries import customer_cap, pool_for
+
+    require(actor, Action.CHANGE)
+    # Lock the actor's row first: two claims by one user run one after the other, so the count below
+    # always sees the other claim and the cap holds.  Then lock the customer: two users claiming the
+    # same customer get it one after the other, and the second finds it owned.
+    list(User.objects.select_for_update().filter(pk=actor.pk).values_list("pk", flat=True))
+    locked = Customer.objects.select_for_update().filter(pk=customer.pk).first()
+    in_pool = locked is not None and pool_for(actor).filter(pk=locked.pk).exists()
+    if locked is None or not (in_pool or Customer.objects.visible_to(actor).filter(pk=locked.pk).exists()):
+        raise PermissionDenied(_("This customer is not in your customer pool."))
+    if locked.owner_id is not None:
+        raise ValidationError(_("This customer already has an owner; only customers in the pool can be claimed."),
+                              code="owned")
+    if not in_pool:
+        raise PermissionDenied(_("This customer is not in your customer pool."))
+    cap = customer_cap(actor)
+    if cap is not None:
+        owned = Customer.objects.filter(owner=actor).count()
+        if owned >= cap:
+            raise ValidationError(
+                _("You already own %(owned)d customers and your role allows at most %(cap)d. "
+                  "Release a customer before claiming another.") % {"owned": owned, "cap": cap},
+                code="customer_cap",
+            )
+    from_branch = locked.branch
+    locked.owner = actor
+    locked.branch = actor.org_unit or from_branch
+    with acting_as(actor):
+        locked.save(update_fields=["owner", "branch", "updated_at"])
+        _record_ownership(locked, actor=actor, from_owner=None, from_branch=from_branch,
+                          reason=_("claimed from the customer pool"))
+        _close_pool_warnings([locked.pk], actor=actor, now=timezone.now())
+    return locked
+
+
+@transaction.atomic
+def release_customer(customer: Customer, *, actor, reason: str) -> Customer:
+    """Give a customer back to the pool of its branch.  The owner may (with the *change* action), and
+    so may a manager with the *assign* action.  A reason is required; it is kept in the history."""
+    from django.utils import timezone
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": [_("Say why the customer goes back to the pool.")]})
+    _ensure_visible(actor, customer)
+    locked = Customer.objects.select_for_update().get(pk=customer.pk)
+    if locked.owner_id is None:
+        raise ValidationError(_("This customer is already in the pool."), code="in_pool")
+    require(actor, Action.CHANGE if locked.owner_id == actor.pk else Action.ASSIGN)
+    from_owner = locked.owner
+    locked.owner = None
+    with acting_as(actor):
+        locked.save(update_fields=["owner", "updated_at"])
+        _record_ownership(locked, actor=actor, from_owner=from_owner, from_branch=locked.branch, reason=reason)
+        _close_pool_warnings([locked.pk], actor=actor, now=timezone.now())
+    return locked
+
+
+def _rule_for(rules, customer_type):
+    return rules.get(customer_type) or rules.get("")
+
+
+def reclaim_inactive_customers(*, now=None) -> dict:
+    """The periodic pool run: customers past their rule's limit return to the pool, and owners of
+    customers that entered the warning window get one to-do each (``pool_warned_at`` marks it).
+
+    Set-based: the due customers are found by one query per chunk, updated in bulk, and their history,
+    timeline events, audit entries and to-dos written in bulk.  Each chunk is its own short transaction
+    and skips rows a user is changing right now (they are picked up by the next run), so it runs safely
+    while people work.  A second run finds nothing left to do.  Returns ``{"returned": n, "warned": m}``.
+    """
+    from django.utils import timezone
+
+    from .queries import pool_rules
+
+    now = now or timezone.now()
+    rules = pool_rules()
+    result = {"returned": 0, "warned": 0}
+    if not rules:
+        return result
+    with acting_as(None, source="system"):
+        result["returned"] = _return_due(rules, now)
+        result["warned"] = _warn_owners(rules, now)
+    return result
+
+
+def _return_due(rules, now):
+    from .queries import _rule_q
+
+    q, clock = _rule_q(rules, now=now, warn=False)
+    due = Customer.objects.filter(owner__isnull=False).annotate(activity_clock=clock).filter(q).order_by("pk")
+    total, last_pk = 0, 0
+    while True:
+        with transaction.atomic():
+            rows = list(due.filter(pk__gt=last_pk).select_for_update(skip_locked=True)
+                        .values("pk", "name", "owner_id", "branch_id", "customer_type")[:BULK_CHUNK])
+            if not rows:
+                return total
+            last_pk = rows[-1]["pk"]
+            for row in rows:
+                days = _rule_for(rules, row["customer_type"]).days_without_activity
+                row.update(to_owner_id=None, to_branch_id=row["branch_id"], reason=_(
+                    "No order or interaction for %(days)d days: returned to the pool automatically."
+                ) % {"days": days})
+            _move_customers(rows, actor=None, now=now)
+            _close_pool_warnings([r["pk"] for r in rows], actor=None, now=now)
+            total += len(rows)
+
+
+def _warn_owners(rules, now):
+    import datetime
+
+    from django.utils import timezone
+
+    from crm.activities.choices import TodoKind
+    from crm.activities.models import Todo
+    from crm.core.choices import AuditAction
+
+    from .queries import _rule_q
+
+    q, clock = _rule_q(rules, now=now, warn=True)
+    due = (Customer.objects.filter(owner__isnull=False, pool_warned_at__isnull=True)
+           .annotate(activity_clock=clock).filter(q).order_by("pk"))
+    total, last_pk = 0, 0
+    while True:
+        with transaction.atomic():
+            rows = list(due.filter(pk__gt=last_pk).select_for_update(skip_locked=True)
+                        .values("pk", "name", "owner_id", "customer_type", "activity_clock")[:BULK_CHUNK])
+            if not rows:
+                return total
+            last_pk = rows[-1]["pk"]
+            Customer.objects.filter(pk__in=[r["pk"] for r in rows]).update(pool_warned_at=now)
+            todos = []
+            for row in rows:
+                days = _rule_for(rules, row["customer_type"]).days_without_activity
+                returns_on = timezone.localdate(row["activity_clock"] + datetime.timedelta(days=days))
+                title = _("Order or interaction with %(name)s by %(date)s, or it returns to the pool") % {
+                    "name": row["name"], "date": returns_on.isoformat()}
+                todos.append(Todo(owner_id=row["owner_id"], customer_id=row["pk"], kind=TodoKind.POOL_WARNING,
+                                  title=title[:200], due_on=max(returns_on, timezone.localdate(now))))
+            todos = Todo.objects.bulk_create(todos, batch_size=BULK_CHUNK)
+            _bulk_audit(Todo, [
+                (t.pk, t.title, {"owner_id": [None, t.owner_id], "customer_id": [None, t.customer_id],
+                                 "kind": [None, t.kind], "title": [None, t.title],
+                                 "due_on": [None, t.due_on.isoformat()]})
+                for t in todos if t.pk
+            ], actor=None, action=AuditAction.CREATE)
+            total += len(rows)
+
+
+@transaction.atomic
+def reassign_portfolio(*, actor, from_user, to_user=None, to_unit=None, reason: str) -> dict:
+    """Hand over everything a user is responsible for — when they leave or change jobs — in one step:
+    all their customers, and their open to-dos and follow-ups, either to one person or spread across
+    the active members of a team.  Spreading is balanced by how many customers each member already
+    owns (the least loaded first, ties by user id), so it is deterministic.  Every customer's move is
+    recorded with who did it and why.  Returns what moved, per recipient."""
+    import heapq
+    import itertools
+
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from crm.activities.models import Todo
+
+    from .queries import handover_candidates
+
+    require(actor, Action.ASSIGN)
+    reason = (reason or "").strip()
+    errors = {}
+    if not reason:
+        errors["reason"] = [_("Say why the customers move.")]
+    if not handover_candidates(actor).filter(pk=from_user.pk).exists():
+        errors["from_user"] = [_("This user is outside your access.")]
+    recipients = []
+    if (to_user is None) == (to_unit is None):
+        errors["to_user"] = [_("Choose either one person or one team to receive the customers.")]
+    elif to_user is not None:
+        if to_user.pk == from_user.pk:
+            errors["to_user"] = [_("Choose someone other than the person handing over.")]
+        elif not assignable_users(actor).filter(pk=to_user.pk).exists():
+            errors["to_user"] = [_("This user is outside your access or inactive.")]
+        elif not to_user.can(Action.CHANGE):
+            errors["to_user"] = [_("This user's role cannot work on customers.")]
+        else:
+            recipients = [to_user]
+    elif not assignable_units(actor).filter(pk=to_unit.pk).exists():
+        errors["to_unit"] = [_("This unit is outside your access.")]
+    else:
+        # The active members within the actor's access whose role lets them work on customers.
+        members = assignable_users(actor).filter(org_unit=to_unit).exclude(pk=from_user.pk)
+        recipients = [u for u in members.select_related("role").order_by("pk") if u.can(Action.CHANGE)]
+        if not recipients:
+            errors["to_unit"] = [_("This team has no active members within your access.")]
+    if errors:
+        raise ValidationError(errors)
+
+    now = timezone.now()
+    by_id = {u.pk: u for u in recipients}
+    customers = list(Customer.objects.select_for_update().filter(owner=from_user).order_by("pk")
+                     .values("pk", "name", "owner_id", "branch_id"))
+    loads = dict(Customer.objects.filter(owner__in=recipients).order_by().values("owner")
+                 .annotate(n=Count("pk")).values_list("owner", "n"))
+    heap = [(loads.get(uid, 0), uid) for uid in by_id]
+    heapq.heapify(heap)
+    for customer in customers:
+        load, uid = heapq.heappop(heap)
+        customer.update(to_owner_id=uid, to_branch_id=by_id[uid].org_unit_id or customer["branch_id"], reason=reason)
+        heapq.heappush(heap, (load + 1, uid))
+
+    with acting_as(actor):
+        _move_customers(customers, actor=actor, now=now)
+        moved_ids = [c["pk"] for c in customers]
+        # The old owner's pool warnings are closed, not moved: the next run warns the new owner.
+        _close_pool_warnings(moved_ids, actor=actor, now=now)
+        # Open to-dos follow their customer; the others go round the recipients in turn.
+        new_owner = {c["pk"]: c["to_owner_id"] for c in customers}
+        todos = list(Todo.objects.select_for_update().filter(owner=from_user, done_at__isnull=True)
+                     .order_by("pk").values("pk", "title", "customer_id"))
+        turn = itertools.cycle(sorted(by_id))
+        groups = {}
+        for todo in todos:
+            uid = new_owner.get(todo["customer_id"]) or next(turn)
+            groups.setdefault(uid, []).append(todo)
+        for uid, items in groups.items():
+            for chunk in _chunks([t["pk"] for t in items]):
+                Todo.objects.filter(pk__in=chunk).update(owner_id=uid, updated_at=now)
+        _bulk_audit(Todo, [(t["pk"], t["title"], {"owner_id": [from_user.pk, uid]})
+                           for uid, items in groups.items() for t in items], actor=actor)
+
+    moved = dict.fromkeys(by_id, 0)
+    for customer in customers:
+        moved[customer["to_owner_id"]] += 1
+    return {
+        "customers": len(customers),
+        "todos": len(todos),
+        "recipients": [
+            {"user": by_id[uid], "customers": moved[uid], "todos": len(groups.get(uid, []))}
+            for uid in sorted(by_id, key=lambda i: (-moved[i], i))
+        ],
+    }
+
+
+# --- pool rules -----------------------------------------------------------------------------------------
+
+@transaction.atomic
+def save_pool_rule(rule, *, actor):
+    """Create or change a pool rule (needs the *manage settings* action)."""
+    require(actor, Action.MANAGE_SETTINGS)
+    if rule.days_without_activity is not None and rule.warn_days_before is not None \
+            and rule.warn_days_before >= rule.days_without_activity:
+        raise ValidationError({"warn_days_before": [_("Warn fewer days before than the limit itself.")]})
+    if rule.days_without_activity is not None and rule.days_without_activity < 1:
+        raise ValidationError({"days_without_activity": [_("At least one day.")]})
+    rule.full_clean()
+    with acting_as(actor):
+        rule.save()
+    return rule
+
+
+@transaction.atomic
+def delete_pool_rule(rule, *, actor):
+    require(actor, Action.MANAGE_SETTINGS)
+    with acting_as(actor):
+        rule.delete()

@@ -1,0 +1,309 @@
+"""The customer pool (公海) and hand-over: claim within the cap, release with a reason, the periodic
+reclaim run with its warnings, and the hand-over of a leaving employee's portfolio."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from crm.activities.choices import TimelineKind, TodoKind
+from crm.activities.models import TimelineEvent, Todo
+from crm.core.models import AuditEntry
+from crm.customers import services
+from crm.customers.choices import CustomerType
+from crm.customers.models import Customer, OwnershipChange, PoolRule
+from crm.customers.queries import customers_due_to_return, pool_for
+from crm.customers.tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+NOW = timezone.make_aware(datetime.datetime(2025, 6, 1, 9, 0))
+
+
+def days_ago(n):
+    return NOW - datetime.timedelta(days=n)
+
+
+def set_cap(user, cap):
+    user.role.max_customers = cap
+    user.role.save()
+    user.refresh_from_db()
+
+
+# --- the pool an actor sees -------------------------------------------------------------------------
+
+def test_pool_is_the_actors_branch_with_sub_branches(org):
+    bj2 = CustomerFactory(owner=None, branch=org.bj2)
+    tj = CustomerFactory(owner=None, branch=org.tj1)
+    sh = CustomerFactory(owner=None, branch=org.sh1)
+    nowhere = CustomerFactory(owner=None, branch=None)
+    CustomerFactory(owner=org.teammate)  # owned: never in a pool
+    assert set(pool_for(org.rep)) == {bj2, tj}
+    assert set(pool_for(org.tj_rep)) == {tj}
+    assert set(pool_for(org.sh_rep)) == {sh}
+    assert set(pool_for(org.ceo)) == {bj2, tj, sh, nowhere}
+    assert not pool_for(org.no_role).exists()
+
+
+# --- claim --------------------------------------------------------------------------------------------
+
+def test_claim_within_the_cap_and_refused_beyond(org):
+    set_cap(org.rep, 2)
+    CustomerFactory(owner=org.rep)
+    first, second = (CustomerFactory(owner=None, branch=org.bj2) for _ in range(2))
+    claimed = services.claim_customer(first, actor=org.rep)
+    assert claimed.owner == org.rep and claimed.branch == org.bj1 and claimed.owned_since is not None
+    with pytest.raises(ValidationError) as exc:
+        services.claim_customer(second, actor=org.rep)
+    assert exc.value.code == "customer_cap"
+    assert "at most 2" in exc.value.messages[0]
+    second.refresh_from_db()
+    assert second.owner is None
+    change = OwnershipChange.objects.get(customer=first)
+    assert change.from_owner is None and change.to_owner == org.rep and change.changed_by == org.rep
+
+
+def test_no_cap_means_no_limit(org):
+    set_cap(org.rep, None)
+    for _ in range(3):
+        services.claim_customer(CustomerFactory(owner=None, branch=org.bj1), actor=org.rep)
+    assert Customer.objects.filter(owner=org.rep).count() == 3
+
+
+def test_claim_of_an_owned_customer_is_refused(org):
+    owned = CustomerFactory(owner=org.rep)
+    with pytest.raises(ValidationError) as exc:
+        services.claim_customer(owned, actor=org.team_lead)
+    assert exc.value.code == "owned"
+    hidden = CustomerFactory(owner=org.sh_rep)
+    with pytest.raises(PermissionDenied):
+        services.claim_customer(hidden, actor=org.rep)
+
+
+def test_claim_from_another_branchs_pool_is_refused(org):
+    shanghai = CustomerFactory(owner=None, branch=org.sh1)
+    with pytest.raises(PermissionDenied):
+        services.claim_customer(shanghai, actor=org.rep)
+    shanghai.refresh_from_db()
+    assert shanghai.owner is None
+
+
+def test_claim_needs_the_change_action(org):
+    customer = CustomerFactory(owner=None, branch=org.bj1)
+    with pytest.raises(PermissionDenied):
+        services.claim_customer(customer, actor=org.viewer)
+
+
+# --- release -----------------------------------------------------------------------------------------
+
+def test_release_records_who_and_why_in_history_timeline_and_audit(org):
+    customer = CustomerFactory(owner=org.rep)
+    services.release_customer(customer, actor=org.rep, reason="客户已转给经销商")
+    customer.refresh_from_db()
+    assert customer.owner is None and customer.branch == org.bj1 and customer.owned_since is None
+    change = OwnershipChange.objects.get(customer=customer)
+    assert (change.from_owner, change.to_owner, change.changed_by, change.reason) == (
+        org.rep, None, org.rep, "客户已转给经销商")
+    event = TimelineEvent.objects.get(customer=customer, kind=TimelineKind.OWNERSHIP)
+    assert event.detail == "客户已转给经销商" and event.actor == org.rep
+    assert AuditEntry.objects.filter(object_id=str(customer.pk), actor=org.rep,
+                                     changes__has_key="owner_id").exists()
+    assert customer in pool_for(org.teammate)
+
+
+def test_release_needs_a_reason_and_the_owner_or_assign(org):
+    customer = CustomerFactory(owner=org.rep)
+    with pytest.raises(ValidationError) as exc:
+        services.release_customer(customer, actor=org.rep, reason="  ")
+    assert "reason" in exc.value.message_dict
+    with pytest.raises(PermissionDenied):  # a teammate cannot see it
+        services.release_customer(customer, actor=org.teammate, reason="想要")
+    with pytest.raises(PermissionDenied):  # sees it, but neither owns it nor may assign
+        services.release_customer(customer, actor=org.viewer, reason="想要")
+    services.release_customer(customer, actor=org.manager, reason="重新分配")
+    customer.refresh_from_db()
+    assert customer.owner is None
+    with pytest.raises(ValidationError):
+        services.release_customer(customer, actor=org.ceo, reason="again")
+
+
+# --- the reclaim run -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def rules(db):
+    return {
+        "": PoolRule.objects.create(customer_type="", days_without_activity=90, warn_days_before=10),
+        CustomerType.RELATIONSHIP: PoolRule.objects.create(customer_type=CustomerType.RELATIONSHIP, days_without_activity=180,
+                                                  warn_days_before=20),
+    }
+
+
+def owned(owner, *, last=None, since=None, customer_type=CustomerType.UNKNOWN):
+    customer = CustomerFactory(owner=owner, customer_type=customer_type)
+    Customer.objects.filter(pk=customer.pk).update(last_activity_at=last, owned_since=since or days_ago(400))
+    return customer
+
+
+def test_reclaim_per_type_rule_and_default_rule(org, rules):
+    stale = owned(org.rep, last=days_ago(100))
+    fresh = owned(org.rep, last=days_ago(50))
+    key_kept = owned(org.rep, last=days_ago(100), customer_type=CustomerType.RELATIONSHIP)
+    key_stale = owned(org.teammate, last=days_ago(200), customer_type=CustomerType.RELATIONSHIP)
+    never = owned(org.sh_rep, last=None, since=days_ago(95))
+    result = services.reclaim_inactive_customers(now=NOW)
+    assert result["returned"] == 3
+    owners = dict(Customer.objects.values_list("pk", "owner_id"))
+    assert owners[stale.pk] is None and owners[key_stale.pk] is None and owners[never.pk] is None
+    assert owners[fresh.pk] == org.rep.pk and owners[key_kept.pk] == org.rep.pk
+    change = OwnershipChange.objects.get(customer=stale)
+    assert change.from_owner == org.rep and change.to_owner is None and change.changed_by is None
+    assert "90 days" in change.reason
+    assert "180 days" in OwnershipChange.objects.get(customer=key_stale).reason
+    assert TimelineEvent.objects.filter(customer=stale, kind=TimelineKind.OWNERSHIP).count() == 1
+    entry = AuditEntry.objects.get(object_id=str(stale.pk), action="update", changes__has_key="owner_id")
+    assert entry.source == "system" and entry.actor is None and entry.changes["owner_id"] == [org.rep.pk, None]
+
+
+def test_warning_window_creates_one_todo_once(org, rules):
+    warned = owned(org.rep, last=days_ago(85))  # 90-day rule, 10 days' warning: in the window
+    key_warned = owned(org.rep, last=days_ago(165), customer_type=CustomerType.RELATIONSHIP)  # 180 - 20
+    quiet = owned(org.rep, last=days_ago(70))
+    assert set(customers_due_to_return(org.rep, now=NOW)) == {warned, key_warned}
+    assert services.reclaim_inactive_customers(now=NOW) == {"returned": 0, "warned": 2}
+    todos = Todo.objects.filter(kind=TodoKind.POOL_WARNING)
+    assert {t.customer_id for t in todos} == {warned.pk, key_warned.pk}
+    todo = todos.get(customer=warned)
+    assert todo.owner == org.rep and todo.due_on == timezone.localdate(days_ago(85) + datetime.timedelta(days=90))
+    assert AuditEntry.objects.filter(object_id=str(todo.pk), action="create", source="system").exists()
+    quiet.refresh_from_db()
+    assert quiet.pool_warned_at is None
+    # The next day's run warns nobody twice.
+    assert services.reclaim_inactive_customers(now=NOW + datetime.timedelta(days=1)) == {"returned": 0, "warned": 0}
+    assert Todo.objects.filter(kind=TodoKind.POOL_WARNING).count() == 2
+
+
+def test_running_twice_changes_nothing(org, rules):
+    owned(org.rep, last=days_ago(100))
+    owned(org.rep, last=days_ago(85))
+    assert services.reclaim_inactive_customers(now=NOW) == {"returned": 1, "warned": 1}
+    counts = (OwnershipChange.objects.count(), TimelineEvent.objects.count(), AuditEntry.objects.count(),
+              Todo.objects.count(), list(Customer.objects.order_by("pk").values_list("owner_id", "pool_warned_at")))
+    assert services.reclaim_inactive_customers(now=NOW) == {"returned": 0, "warned": 0}
+    assert counts == (OwnershipChange.objects.count(), TimelineEvent.objects.count(), AuditEntry.objects.count(),
+                      Todo.objects.count(),
+                      list(Customer.objects.order_by("pk").values_list("owner_id", "pool_warned_at")))
+
+
+def test_activity_restarts_the_clock(org, rules):
+    customer = owned(org.rep, last=days_ago(85))
+    services.reclaim_inactive_customers(now=NOW)
+    customer.refresh_from_db()
+    assert customer.pool_warned_at is not None
+    services.touch_activity({customer.pk: NOW})
+    customer.refresh_from_db()
+    assert customer.pool_warned_at is None
+    later = NOW + datetime.timedelta(days=30)
+    assert services.reclaim_inactive_customers(now=later) == {"returned": 0, "warned": 0}
+    customer.refresh_from_db()
+    assert customer.owner == org.rep
+    # Without further activity the clock runs out again: a fresh warning, then the pool.
+    assert services.reclaim_inactive_customers(now=NOW + datetime.timedelta(days=85))["warned"] == 1
+    assert services.reclaim_inactive_customers(now=NOW + datetime.timedelta(days=91))["returned"] == 1
+    customer.refresh_from_db()
+    assert customer.owner is None
+    assert not Todo.objects.filter(customer=customer, kind=TodoKind.POOL_WARNING, done_at__isnull=True).exists()
+
+
+def test_no_rules_no_run(org):
+    owned(org.rep, last=days_ago(1000))
+    assert services.reclaim_inactive_customers(now=NOW) == {"returned": 0, "warned": 0}
+
+
+def test_inactive_rule_is_ignored(org, rules):
+    PoolRule.objects.update(active=False)
+    owned(org.rep, last=days_ago(1000))
+    assert services.reclaim_inactive_customers(now=NOW)["returned"] == 0
+
+
+# --- hand-over ---------------------------------------------------------------------------------------
+
+def todo_for(user, customer=None, kind=TodoKind.FOLLOW_UP, done=False):
+    return Todo.objects.create(owner=user, customer=customer, kind=kind, title="跟进", due_on=NOW.date(),
+                               done_at=NOW if done else None)
+
+
+def test_handover_to_one_person_moves_customers_and_open_todos(org):
+    customers = [CustomerFactory(owner=org.rep) for _ in range(3)]
+    open_todo = todo_for(org.rep, customers[0])
+    loose_todo = todo_for(org.rep, kind=TodoKind.TASK)
+    done_todo = todo_for(org.rep, customers[1], done=True)
+    result = services.reassign_portfolio(actor=org.manager, from_user=org.rep, to_user=org.sub, reason="离职")
+    assert result["customers"] == 3 and result["todos"] == 2
+    assert set(Customer.objects.filter(owner=org.sub)) == set(customers)
+    assert Todo.objects.get(pk=open_todo.pk).owner == org.sub
+    assert Todo.objects.get(pk=loose_todo.pk).owner == org.sub
+    assert Todo.objects.get(pk=done_todo.pk).owner == org.rep
+    for customer in customers:
+        change = OwnershipChange.objects.get(customer=customer)
+        assert (change.from_owner, change.to_owner, change.changed_by, change.reason) == (
+            org.rep, org.sub, org.manager, "离职")
+        assert TimelineEvent.objects.filter(customer=customer, kind=TimelineKind.OWNERSHIP, actor=org.manager).exists()
+        assert AuditEntry.objects.filter(object_id=str(customer.pk), actor=org.manager,
+                                         changes__owner_id=[org.rep.pk, org.sub.pk]).exists()
+
+
+def test_handover_spreads_evenly_across_a_team(org):
+    # bj1's active members within the team lead's access who may work on customers: sub, subsub,
+    # teammate, manager, team_lead (rep is leaving; viewer and no_role cannot change customers).
+    # Some already own customers, so the split has to balance.
+    CustomerFactory.create_batch(3, owner=org.sub)
+    CustomerFactory(owner=org.teammate)
+    leaving = [CustomerFactory(owner=org.rep) for _ in range(12)]
+    todo = todo_for(org.rep, leaving[5])
+    result = services.reassign_portfolio(actor=org.team_lead, from_user=org.rep, to_unit=org.bj1, reason="调岗")
+    assert result["customers"] == 12
+    members = [org.manager, org.sub, org.subsub, org.teammate, org.team_lead]
+    totals = {u.username: Customer.objects.filter(owner=u).count() for u in members}
+    assert max(totals.values()) - min(totals.values()) <= 1  # 16 customers over 5 people: 4, 3, 3, 3, 3
+    assert sum(totals.values()) == 16 and totals["sub"] == 3
+    assert not Customer.objects.filter(owner__in=[org.viewer, org.no_role]).exists()
+    assert not Customer.objects.filter(owner=org.rep).exists()
+    moved = Customer.objects.get(pk=leaving[5].pk)
+    assert Todo.objects.get(pk=todo.pk).owner_id == moved.owner_id
+    # Deterministic: the same arrangement gives the same split.
+    assignment = dict(Customer.objects.filter(pk__in=[c.pk for c in leaving]).values_list("pk", "owner_id"))
+    assert assignment[leaving[0].pk] == org.manager.pk  # least loaded (0), lowest id first
+
+
+def test_handover_refused_outside_scope(org):
+    CustomerFactory(owner=org.sh_rep)
+    with pytest.raises(ValidationError) as exc:
+        services.reassign_portfolio(actor=org.bj_branch_mgr, from_user=org.sh_rep, to_user=org.rep, reason="x")
+    assert "from_user" in exc.value.message_dict
+    with pytest.raises(ValidationError) as exc:
+        services.reassign_portfolio(actor=org.bj_branch_mgr, from_user=org.rep, to_user=org.sh_rep, reason="x")
+    assert "to_user" in exc.value.message_dict
+    with pytest.raises(ValidationError) as exc:
+        services.reassign_portfolio(actor=org.bj_branch_mgr, from_user=org.rep, to_unit=org.sh1, reason="x")
+    assert "to_unit" in exc.value.message_dict
+    with pytest.raises(PermissionDenied):
+        services.reassign_portfolio(actor=org.rep, from_user=org.rep, to_user=org.teammate, reason="x")
+    assert Customer.objects.get(owner=org.sh_rep)
+
+
+def test_handover_of_a_user_who_has_left(org):
+    customer = CustomerFactory(owner=org.rep)
+    org.rep.is_active = False
+    org.rep.save()
+    services.reassign_portfolio(actor=org.manager, from_user=org.rep, to_user=org.sub, reason="已离职")
+    customer.refresh_from_db()
+    assert customer.owner == org.sub
+
+
+def test_handover_needs_a_reason_and_one_target(org):
+    with pytest.raises(ValidationError) as exc:
+        services.reassign_portfolio(actor=org.ceo, from_user=org.rep, reason="")
+    assert {"reason", "to_user"} <= set(exc.value.message_dict)
+    with pytest.raises(ValidationError):
+        services.reassign_portfolio(actor=org.ceo, from_user=org.rep, to_user=org.sub, to_unit=org.bj1, reason="x")
