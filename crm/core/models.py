@@ -108,3 +108,19 @@ class CustomFieldDefinition(TimeStampedModel):
 
     def __str__(self):
         return self.label
+
+
+class PeriodicRun(models.Model):
+    """When a periodic task (``crm.core.schedule``) was last put on the queue.  The row is the
+    lock that makes ``run_periodic`` enqueue each task once per interval, however many processes run it."""
+
+    name = models.CharField(_("task"), max_length=100, unique=True)
+    last_enqueued_at = models.DateTimeField(_("last queued"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("periodic task run")
+        verbose_name_plural = _("periodic task runs")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name

@@ -1,3 +1,5 @@
+import datetime
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -6,3 +8,11 @@ class CustomersConfig(AppConfig):
     name = "crm.customers"
     label = "customers"
     verbose_name = _("Customers")
+
+    def ready(self):
+        from crm.core import schedule
+
+        from .tasks import reclaim_pool_task
+
+        # The customer pool run: return customers nobody served for too long, warn their owners first.
+        schedule.register("customers.reclaim_pool", reclaim_pool_task, every=datetime.timedelta(days=1))

@@ -134,8 +134,8 @@ def test_release_needs_a_reason_and_the_owner_or_assign(org):
 def rules(db):
     return {
         "": PoolRule.objects.create(customer_type="", days_without_activity=90, warn_days_before=10),
-        CustomerType.RELATIONSHIP: PoolRule.objects.create(customer_type=CustomerType.RELATIONSHIP, days_without_activity=180,
-                                                  warn_days_before=20),
+        CustomerType.RELATIONSHIP: PoolRule.objects.create(
+            customer_type=CustomerType.RELATIONSHIP, days_without_activity=180, warn_days_before=20),
     }
 
 

@@ -1,4 +1,5 @@
-"""Serve the web application together with its background worker (the embedded default)."""
+"""Serve the web application together with its background worker and the periodic-task loop (the embedded
+default).  In production run the three separately: see docs/deployment.md."""
 
 import os
 import signal
@@ -11,15 +12,17 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Run the web server and the background task worker in one process group."
+    help = "Run the web server, the background task worker and the periodic-task loop in one process group."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", default=os.environ.get("PORT", "8000"))
         parser.add_argument("--no-worker", action="store_true", help="Do not start the task worker.")
+        parser.add_argument("--no-periodic", action="store_true",
+                            help="Do not start the loop that queues periodic tasks (crm run_periodic --loop).")
 
-    def handle(self, *args, host, port, no_worker, **options):
-        worker = None
+    def handle(self, *args, host, port, no_worker, no_periodic, **options):
+        children = []
         if not no_worker:
             worker_cmd = [sys.executable, "-m", "crm.cli"]
             if settings.TASKS["default"]["BACKEND"].startswith("django_tasks_db"):
@@ -27,15 +30,22 @@ class Command(BaseCommand):
             else:
                 worker_cmd += ["rqworker", "default"]
             worker = subprocess.Popen(worker_cmd)
+            children.append(worker)
             self.stdout.write(f"Background worker started (pid {worker.pid}).")
+        if not no_periodic:
+            periodic = subprocess.Popen([sys.executable, "-m", "crm.cli", "run_periodic", "--loop"])
+            children.append(periodic)
+            self.stdout.write(f"Periodic tasks are queued every minute (pid {periodic.pid}).")
         self.stdout.write(self.style.SUCCESS(f"Kehu CRM is at http://{host}:{port}/"))
         self.stdout.write("Log in with a demo account (see README): admin / the password printed by seed_demo.")
         try:
             call_command("runserver", f"{host}:{port}", use_reloader=False, use_threading=True)
         finally:
-            if worker is not None and worker.poll() is None:
-                worker.send_signal(signal.SIGTERM)
+            for child in children:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)
+            for child in children:
                 try:
-                    worker.wait(timeout=10)
+                    child.wait(timeout=10)
                 except subprocess.TimeoutExpired:
-                    worker.kill()
+                    child.kill()
