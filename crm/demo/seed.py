@@ -7,6 +7,8 @@ batches, on top of the demo organisation (created when the database has no users
 """
 
 import datetime
+import queue
+import threading
 import time
 
 from django.db import connection, transaction
@@ -130,6 +132,49 @@ def refresh_statistics():
             cursor.execute("ANALYZE")
 
 
+def _batches(gen: CustomerGenerator, customers: int, batch_size: int):
+    done = 0
+    while done < customers:
+        batch = Batch()
+        for _ in range(min(batch_size, customers - done)):
+            gen.customer(batch)
+        done += len(batch.customers)
+        yield batch
+
+
+def _prefetched(iterable, depth=2):
+    """Run ``iterable`` in a thread, ``depth`` items ahead: the next batch is built in Python while
+    the database writes the previous one (the generator itself touches no database)."""
+    items = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce():
+        try:
+            for item in iterable:
+                if stop.is_set():
+                    return
+                items.put(item)
+        except BaseException as exc:  # handed to the consumer, raised there
+            items.put(exc)
+        items.put(done)
+
+    thread = threading.Thread(target=produce, name="generate-batches", daemon=True)
+    thread.start()
+    try:
+        while (item := items.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                items.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)
+
+
 def generate(*, customers: int, contacts_per_customer: float = 1.5, batch_size: int = 10_000, seed: int = 1,
              years: int = 6, out=None, progress_stream=None) -> dict:
     started = time.monotonic()
@@ -141,18 +186,12 @@ def generate(*, customers: int, contacts_per_customer: float = 1.5, batch_size: 
                             now=anchor_time(), years=years)
     progress = Progress(customers, label="customers", stream=progress_stream)
     totals = {"customers": 0, "contacts": 0}
-    done = 0
-    while done < customers:
-        size = min(batch_size, customers - done)
-        batch = Batch()
-        for _ in range(size):
-            gen.customer(batch)
+    for batch in _prefetched(_batches(gen, customers, batch_size)):
         with transaction.atomic():
             n_customers, n_contacts = write_batch(batch)
         totals["customers"] += n_customers
         totals["contacts"] += n_contacts
-        done += size
-        progress.advance(size)
+        progress.advance(n_customers)
     write_seconds = progress.finish()
     reset_sequences(Customer, Contact, OwnershipChange, Customer.tags.through)
     analyse_started = time.monotonic()
