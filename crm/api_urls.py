@@ -15,4 +15,5 @@ urlpatterns = [
     *router.urls,
     path("", include("crm.accounts.api.urls")),
     path("", include("crm.customers.api.urls")),
+    path("", include("crm.activities.api.urls")),
 ]

@@ -130,7 +130,8 @@ def log_interaction(customer, *, actor, data: dict) -> Interaction:
     require(actor, Action.CREATE)
     _ensure_visible(actor, customer)
     values = {k: v for k, v in data.items() if k in INTERACTION_FIELDS}
-    values.setdefault("occurred_at", timezone.now())
+    if values.get("occurred_at") is None:
+        values["occurred_at"] = timezone.now()
     interaction = Interaction(customer=customer, user=actor, **values)
     errors = _interaction_errors(interaction, customer)
     if errors:

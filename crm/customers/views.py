@@ -23,6 +23,7 @@ from rest_framework.request import Request
 
 from crm.accounts.choices import Action
 from crm.accounts.queries import assignable_units, assignable_users
+from crm.activities.views import customer_activity_context
 from crm.core.audit import history_for
 from crm.core.choices import CustomFieldType
 from crm.core.custom_fields import definitions_for
@@ -344,6 +345,7 @@ def customer_detail(request, pk):
         "can_assign": request.user.can(Action.ASSIGN),
         "can_delete": request.user.can(Action.DELETE),
         **_contacts_context(customer, customer.contacts.all()),
+        **customer_activity_context(request, customer),
     }
     return render(request, "customers/customer_detail.html", context)
 

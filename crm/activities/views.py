@@ -1,0 +1,278 @@
+"""Pages of the activities app (htmx): my day, to-dos, interactions, and the activity panels of the
+customer's 360° page (log an interaction, the timeline).  Reads come from ``queries``, every change
+goes through ``services``; a record outside the caller's scope is a 404, a missing role action a 403."""
+
+import functools
+from urllib.parse import urlencode, urlsplit
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+
+from crm.accounts.choices import Action
+from crm.accounts.queries import assignable_users
+from crm.core.pagination import KeysetPagination
+from crm.customers.queries import customers_for
+
+from . import queries, services
+from .choices import TimelineKind
+from .filtersets import InteractionFilterSet, TodoFilterSet
+from .forms import InteractionForm, TodoForm
+
+TIMELINE_FILTERS = [
+    ("all", ""), ("order", TimelineKind.ORDER), ("interaction", TimelineKind.INTERACTION),
+    ("ownership", TimelineKind.OWNERSHIP), ("case", TimelineKind.CASE),
+]
+_TIMELINE_LABELS = {"all": gettext_lazy("all"), **dict(TimelineKind.choices)}
+
+
+def action_required(action):
+    """Log-in required, then the role must grant ``action`` (otherwise 403)."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        @login_required
+        def wrapped(request, *args, **kwargs):
+            if not request.user.can(action):
+                raise PermissionDenied(_("Your role does not allow this."))
+            return view(request, *args, **kwargs)
+        return wrapped
+
+    return decorator
+
+
+def _relative(url):
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+def _visible_customer(request, pk):
+    return get_object_or_404(customers_for(request.user), pk=pk)
+
+
+def _keyset_page(request, queryset, ordering):
+    paginator = KeysetPagination()
+    paginator.ordering = ordering
+    try:
+        rows = paginator.paginate_queryset(queryset, Request(request), view=None)
+    except NotFound as exc:
+        raise Http404(_("This page of the list no longer exists.")) from exc
+    return rows, paginator
+
+
+# --- the customer's 360° page -------------------------------------------------------------------------
+
+def _timeline_kind(value):
+    return value if value in dict(TIMELINE_FILTERS) and value != "all" else ""
+
+
+def _timeline_context(request, customer, *, kind="", cursor=None):
+    try:
+        page = queries.timeline_page(request.user, customer, kinds=[kind] if kind else None, cursor=cursor)
+    except queries.InvalidCursor as exc:
+        raise Http404(_("This page of the timeline no longer exists.")) from exc
+    base = reverse("activities:timeline", args=[customer.pk])
+    detail = reverse("customers:detail", args=[customer.pk])
+    filters = []
+    for name, value in TIMELINE_FILTERS:
+        query = urlencode({"kind": name}) if value else ""
+        filters.append({
+            "name": name, "label": _TIMELINE_LABELS[name], "active": value == kind,
+            "url": f"{base}?{query}" if query else base,
+            "page_url": f"{detail}?{urlencode({'timeline': name})}#timeline" if value else f"{detail}#timeline",
+        })
+    more = None
+    if page.next_cursor:
+        params = {"kind": kind, "cursor": page.next_cursor} if kind else {"cursor": page.next_cursor}
+        more = {
+            "url": f"{base}?{urlencode(params)}",
+            "page_url": f"{detail}?{urlencode({'timeline': kind or 'all', 'after': page.next_cursor})}#timeline",
+        }
+    return {"customer": customer, "timeline": page, "timeline_kind": kind or "all",
+            "timeline_filters": filters, "timeline_more": more}
+
+
+def customer_activity_context(request, customer):
+    """What the 360° page shows of a customer's activities: the log-interaction form and the first
+    page of the timeline (or the page the no-JS links ask for).  A fixed number of queries."""
+    kind = _timeline_kind(request.GET.get("timeline", ""))
+    context = _timeline_context(request, customer, kind=kind, cursor=request.GET.get("after") or None)
+    context["can_log_interaction"] = request.user.can(Action.CREATE)
+    if context["can_log_interaction"]:
+        context["interaction_form"] = InteractionForm(customer=customer)
+    return context
+
+
+@action_required(Action.VIEW)
+@require_GET
+def timeline(request, pk):
+    """htmx: a filtered timeline (no cursor), or the next events and "load more" (with a cursor)."""
+    customer = _visible_customer(request, pk)
+    kind = _timeline_kind(request.GET.get("kind", ""))
+    cursor = request.GET.get("cursor") or None
+    context = _timeline_context(request, customer, kind=kind, cursor=cursor)
+    if not request.htmx:
+        return redirect(context["timeline_more"]["page_url"] if cursor and context["timeline_more"] else
+                        reverse("customers:detail", args=[customer.pk]) + (f"?timeline={kind}" if kind else "")
+                        + "#timeline")
+    template = "activities/partials/timeline_events.html" if cursor else "activities/partials/timeline.html"
+    return render(request, template, context)
+
+
+@action_required(Action.CREATE)
+@require_http_methods(["GET", "POST"])
+def interaction_create(request, pk):
+    customer = _visible_customer(request, pk)
+    form = InteractionForm(request.POST or None, customer=customer)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.log_interaction(customer, actor=request.user, data=form.service_data())
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            if not request.htmx:
+                messages.success(request, _("Interaction logged."))
+                return redirect(reverse("customers:detail", args=[customer.pk]) + "#timeline")
+            context = _timeline_context(request, customer)
+            context.update(interaction_form=InteractionForm(customer=customer), can_log_interaction=True,
+                           logged=True, oob_timeline=True)
+            return render(request, "activities/partials/interaction_form.html", context)
+    context = {"customer": customer, "interaction_form": form, "can_log_interaction": True}
+    if request.htmx:
+        return render(request, "activities/partials/interaction_form.html", context)
+    return render(request, "activities/interaction_form.html", context, status=400 if form.errors else 200)
+
+
+def _apply_errors(form, exc: ValidationError):
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc.messages)
+        return
+    for key, field_messages in exc.message_dict.items():
+        for message in field_messages:
+            form.add_error(key if key in form.fields else None, message)
+
+
+# --- my day and to-dos ----------------------------------------------------------------------------------
+
+@action_required(Action.VIEW)
+@require_GET
+def my_day(request):
+    day = queries.my_day(request.user, timezone.localdate())
+    return render(request, "activities/my_day.html", {
+        "day": day, "today": day.today, "can_change": request.user.can(Action.CHANGE),
+    })
+
+
+def _todo_filterset(request):
+    data = request.GET.copy()
+    data.setdefault("who", TodoFilterSet.MINE)
+    if not request.GET:
+        data["status"] = "open"
+    filterset = TodoFilterSet(data, queryset=queries.todos_for(request.user), request=request)
+    filterset.form.fields["owner"].queryset = assignable_users(request.user).order_by("full_name", "username")
+    for name in ("due_after", "due_before"):
+        filterset.form.fields[name].widget.input_type = "date"
+    return filterset
+
+
+@action_required(Action.VIEW)
+@require_GET
+def todo_list(request):
+    filterset = _todo_filterset(request)
+    rows, paginator = _keyset_page(request, filterset.qs, ("due_on", "id"))
+    context = {
+        "filterset": filterset, "todos": rows, "count": paginator.count, "count_capped": paginator.count_capped,
+        "next_url": _relative(paginator.get_next_link()), "previous_url": _relative(paginator.get_previous_link()),
+        "can_change": request.user.can(Action.CHANGE), "can_create": request.user.can(Action.CREATE),
+        "today": timezone.localdate(),
+    }
+    if context["can_create"]:
+        context["todo_form"] = TodoForm(user=request.user)
+    if request.htmx and not request.htmx.history_restore_request and request.htmx.target == "todo-results":
+        return render(request, "activities/partials/todo_rows.html", context)
+    return render(request, "activities/todo_list.html", context)
+
+
+@action_required(Action.CREATE)
+@require_POST
+def todo_create(request):
+    form = TodoForm(request.POST, user=request.user)
+    if form.is_valid():
+        try:
+            services.create_todo(actor=request.user, data=form.service_data(), owner=form.cleaned_data["owner"])
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("To-do added."))
+            return redirect("activities:todo_list")
+    filterset = _todo_filterset(request)
+    rows, paginator = _keyset_page(request, filterset.qs, ("due_on", "id"))
+    return render(request, "activities/todo_list.html", {
+        "filterset": filterset, "todos": rows, "count": paginator.count, "count_capped": paginator.count_capped,
+        "todo_form": form, "can_change": request.user.can(Action.CHANGE), "can_create": True,
+        "today": timezone.localdate(),
+    }, status=400)
+
+
+def _todo_done_response(request, todo):
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        target = reverse("activities:my_day")
+    if request.htmx:
+        return render(request, "activities/partials/todo_row.html", {
+            "todo": todo, "can_change": True, "today": timezone.localdate(), "next_url": target,
+            "show_owner": request.POST.get("show_owner") == "1",
+        })
+    return redirect(target)
+
+
+@action_required(Action.CHANGE)
+@require_POST
+def todo_complete(request, pk):
+    todo = get_object_or_404(queries.todos_for(request.user), pk=pk)
+    return _todo_done_response(request, services.complete_todo(todo, actor=request.user))
+
+
+@action_required(Action.CHANGE)
+@require_POST
+def todo_reopen(request, pk):
+    todo = get_object_or_404(queries.todos_for(request.user), pk=pk)
+    return _todo_done_response(request, services.reopen_todo(todo, actor=request.user))
+
+
+# --- interactions ---------------------------------------------------------------------------------------
+
+@action_required(Action.VIEW)
+@require_GET
+def interaction_list(request):
+    filterset = InteractionFilterSet(request.GET or None, queryset=queries.interactions_for(request.user),
+                                     request=request)
+    form = filterset.form
+    form.fields["user"].queryset = assignable_users(request.user).order_by("full_name", "username")
+    for name in ("occurred_after", "occurred_before"):
+        form.fields[name].widget.input_type = "date"
+    customer = None
+    if request.GET.get("customer", "").isdigit():
+        customer = customers_for(request.user).filter(pk=request.GET["customer"]).first()
+    rows, paginator = _keyset_page(request, filterset.qs, ("-occurred_at", "-id"))
+    context = {
+        "filterset": filterset, "interactions": rows, "count": paginator.count,
+        "count_capped": paginator.count_capped, "customer": customer,
+        "next_url": _relative(paginator.get_next_link()), "previous_url": _relative(paginator.get_previous_link()),
+    }
+    if request.htmx and not request.htmx.history_restore_request and request.htmx.target == "interaction-results":
+        return render(request, "activities/partials/interaction_rows.html", context)
+    return render(request, "activities/interaction_list.html", context)
