@@ -137,12 +137,13 @@ class RoleForm(forms.ModelForm):
 
     class Meta:
         model = Role
-        fields = ["name", "description", "actions", "data_scope"]
+        fields = ["name", "description", "actions", "data_scope", "max_customers"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["name"].widget.attrs["data-testid"] = "role-name"
         self.fields["description"].widget.attrs["data-testid"] = "role-description"
+        self.fields["max_customers"].widget.attrs["data-testid"] = "role-max-customers"
 
     def scope_options(self):
         """(radio widget, explanation) pairs for the template."""

@@ -19,7 +19,7 @@ from crm.accounts.queries import assignable_units, assignable_users
 from crm.core.choices import CustomFieldType
 from crm.core.phones import format_phone, normalize_phone
 
-from .models import Contact, Customer, Tag
+from .models import Contact, Customer, PoolRule, Tag
 
 CUSTOM_PREFIX = "cf_"
 
@@ -229,3 +229,60 @@ class ContactForm(forms.Form):
 
     def service_data(self):
         return {name: self.cleaned_data[name] for name in CONTACT_FORM_FIELDS}
+
+
+# --- customer pool and hand-over ------------------------------------------------------------------------
+
+class ReleaseForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why does the customer go back to the pool?"), max_length=255,
+        widget=forms.TextInput(attrs={"data-testid": "release-reason"}),
+    )
+
+
+class PoolRuleForm(forms.ModelForm):
+    class Meta:
+        model = PoolRule
+        fields = ["customer_type", "days_without_activity", "warn_days_before", "active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["customer_type"].choices = [("", _("(every type without its own rule)")),
+                                                *self.fields["customer_type"].choices[1:]]
+        for name, field in self.fields.items():
+            field.widget.attrs.setdefault("data-testid", f"pool-rule-{name.replace('_', '-')}")
+
+
+def _user_label(user):
+    return f"{user.display_name} ({user.username})" + ("" if user.is_active else f" · {_('inactive')}")
+
+
+class HandoverForm(forms.Form):
+    from_user = forms.ModelChoiceField(label=_("Whose customers move"), queryset=User.objects.none(),
+                                       help_text=_("Usually someone who is leaving or changing jobs."))
+    to_user = forms.ModelChoiceField(label=_("To one person"), queryset=User.objects.none(), required=False)
+    to_unit = forms.ModelChoiceField(label=_("Or spread across a team"), queryset=OrgUnit.objects.none(),
+                                     required=False,
+                                     help_text=_("Shared evenly: whoever owns fewest customers gets the next one."))
+    reason = forms.CharField(label=_("Reason"), max_length=255)
+
+    def __init__(self, *args, user, **kwargs):
+        from .queries import handover_candidates
+
+        super().__init__(*args, **kwargs)
+        self.fields["from_user"].queryset = handover_candidates(user).order_by("-is_active", "full_name", "username")
+        self.fields["from_user"].label_from_instance = _user_label
+        self.fields["to_user"].queryset = assignable_users(user).order_by("full_name", "username")
+        self.fields["to_user"].label_from_instance = _user_label
+        self.fields["to_unit"].queryset = assignable_units(user).order_by("path")
+        for name, testid in (("from_user", "handover-from"), ("to_user", "handover-to-user"),
+                             ("to_unit", "handover-to-unit"), ("reason", "handover-reason")):
+            self.fields[name].widget.attrs["data-testid"] = testid
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("to_user") and cleaned.get("to_unit"):
+            self.add_error("to_unit", _("Choose one person or one team, not both."))
+        elif not cleaned.get("to_user") and not cleaned.get("to_unit") and not self.has_error("to_user"):
+            self.add_error("to_user", _("Choose the person or the team who takes over."))
+        return cleaned

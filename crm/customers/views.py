@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework.exceptions import NotFound
 from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
@@ -32,9 +32,26 @@ from crm.core.phones import format_phone
 
 from . import services
 from .filtersets import CustomerFilterSet
-from .forms import AssignForm, ContactForm, CustomerForm, apply_service_errors
-from .models import Contact, Customer
-from .queries import customer_for_detail, customers_for
+from .forms import (
+    AssignForm,
+    ContactForm,
+    CustomerForm,
+    HandoverForm,
+    PoolRuleForm,
+    ReleaseForm,
+    apply_service_errors,
+)
+from .models import Contact, Customer, PoolRule
+from .queries import (
+    customer_cap,
+    customer_for_detail,
+    customers_for,
+    handover_candidates,
+    owned_count,
+    pool_list,
+    portfolio_counts,
+    search_q,
+)
 
 AUDIT_ENTRIES_SHOWN = 20
 EXPORT_CHUNK = 2000
@@ -442,3 +459,143 @@ def contact_delete(request, pk, contact_pk):
     contact = _visible_contact(request, customer, contact_pk)
     services.delete_contact(contact, actor=request.user)
     return _contacts_response(request, customer)
+
+
+# --- customer pool (公海) -------------------------------------------------------------------------------
+# Pool customers have no owner, so they are found through ``pool_for`` (the actor's branch), not through
+# the visible queryset; everything else about them goes through the services like any other change.
+
+class PoolOrdering:
+    filter_backends = [KeysetOrderingFilter]
+    ordering_fields = ("name", "updated_at")
+    ordering = ("-updated_at", "-id")
+
+
+def _cap_context(user):
+    return {"owned_count": owned_count(user), "cap": customer_cap(user)}
+
+
+@action_required(Action.VIEW)
+def pool(request):
+    """Claimable customers, the most recently returned first; search and keyset pages like the list."""
+    q = request.GET.get("q", "").strip()
+    queryset = pool_list(request.user)
+    if q:
+        queryset = queryset.filter(search_q(q))
+    paginator = KeysetPagination()
+    try:
+        page = paginator.paginate_queryset(queryset, Request(request), view=PoolOrdering())
+    except NotFound as exc:
+        raise Http404(_("This page of the list no longer exists.")) from exc
+    context = {
+        "customers": page,
+        "q": q,
+        "count": paginator.count,
+        "count_capped": paginator.count_capped,
+        "next_url": _relative(paginator.get_next_link()),
+        "previous_url": _relative(paginator.get_previous_link()),
+        "can_claim": request.user.can(Action.CHANGE),
+        "can_handover": request.user.can(Action.ASSIGN),
+        "can_manage_rules": request.user.can(Action.MANAGE_SETTINGS),
+        **_cap_context(request.user),
+    }
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "customers/partials/pool_rows.html", context)
+    return render(request, "customers/pool.html", context)
+
+
+@action_required(Action.CHANGE)
+@require_POST
+def pool_claim(request, pk):
+    """Claim one customer.  htmx gets the row back (claimed, or with the reason it was not) and the
+    updated "N of your cap M"; a plain form post goes to the customer, or back to the pool."""
+    customer = pool_list(request.user).filter(pk=pk).first() or customers_for(request.user).filter(pk=pk).first()
+    if customer is None:
+        raise Http404
+    error = None
+    try:
+        services.claim_customer(customer, actor=request.user)
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+    if request.htmx:
+        context = {"customer": customer, "claimed": error is None, "claim_error": error, "can_claim": True,
+                   "oob": True, **_cap_context(request.user)}
+        return render(request, "customers/partials/pool_row.html", context)
+    if error:
+        messages.error(request, error)
+        return redirect("customers:pool")
+    messages.success(request, _("%(name)s is now your customer.") % {"name": customer.name})
+    return redirect("customers:detail", pk=customer.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def customer_release(request, pk):
+    """The owner (or a manager who may assign) gives the customer back to the pool, saying why."""
+    if not (request.user.can(Action.CHANGE) or request.user.can(Action.ASSIGN)):
+        return denied(request)
+    customer = _visible_customer(request, pk)
+    form = ReleaseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.release_customer(customer, actor=request.user, reason=form.cleaned_data["reason"])
+        except PermissionDenied as exc:
+            return denied(request, str(exc))
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("%(name)s is back in the customer pool.") % {"name": customer.name})
+            return redirect("customers:pool")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "customers/customer_release.html", {"customer": customer, "form": form}, status=status)
+
+
+@action_required(Action.MANAGE_SETTINGS)
+@require_GET
+def pool_rules(request):
+    return render(request, "customers/pool_rules.html", {"rules": PoolRule.objects.order_by("customer_type", "id")})
+
+
+@action_required(Action.MANAGE_SETTINGS)
+@require_http_methods(["GET", "POST"])
+def pool_rule_edit(request, pk=None):
+    rule = get_object_or_404(PoolRule, pk=pk) if pk else None
+    form = PoolRuleForm(request.POST or None, instance=rule)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.save_pool_rule(form.instance, actor=request.user)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Pool rule saved."))
+            return redirect("customers:pool_rules")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "customers/pool_rule_form.html", {"form": form, "rule": rule}, status=status)
+
+
+@action_required(Action.ASSIGN)
+@require_http_methods(["GET", "POST"])
+def handover(request):
+    """Hand over a user's customers, open to-dos and follow-ups to one person or a team, in one step.
+    Choosing the user shows what will move (htmx swaps the counts; without JS, "Show what moves")."""
+    form = HandoverForm(request.POST or None, user=request.user,
+                        initial={k: v for k, v in request.GET.items() if k in HandoverForm.base_fields})
+    result = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = services.reassign_portfolio(actor=request.user, from_user=data["from_user"],
+                                                 to_user=data.get("to_user"), to_unit=data.get("to_unit"),
+                                                 reason=data["reason"])
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            form = HandoverForm(user=request.user)
+    from_id = request.POST.get("from_user") or request.GET.get("from_user")
+    from_user = None
+    if from_id and str(from_id).isdigit() and result is None:
+        from_user = handover_candidates(request.user).filter(pk=from_id).first()
+    context = {"form": form, "result": result, "from_user": from_user,
+               "counts": portfolio_counts(from_user) if from_user else None}
+    status = 400 if request.method == "POST" and result is None else 200
+    return render(request, "customers/handover.html", context, status=status)

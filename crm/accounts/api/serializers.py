@@ -55,7 +55,7 @@ class RoleSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Role
-        fields = ["id", "name", "description", "actions", "data_scope", "created_at", "updated_at"]
+        fields = ["id", "name", "description", "actions", "data_scope", "max_customers", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
 
     def to_representation(self, instance):

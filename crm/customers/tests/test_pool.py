@@ -307,3 +307,168 @@ def test_handover_needs_a_reason_and_one_target(org):
     assert {"reason", "to_user"} <= set(exc.value.message_dict)
     with pytest.raises(ValidationError):
         services.reassign_portfolio(actor=org.ceo, from_user=org.rep, to_user=org.sub, to_unit=org.bj1, reason="x")
+
+
+# --- pages ---------------------------------------------------------------------------------------------
+
+def page_client(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_pool_page_lists_claimable_customers_with_why_they_returned(org):
+    from django.urls import reverse
+
+    set_cap(org.rep, 5)
+    mine = CustomerFactory(owner=org.teammate, name="回到公海的客户", city="北京")
+    services.release_customer(mine, actor=org.teammate, reason="不再合作")
+    CustomerFactory(owner=None, branch=org.sh1, name="上海公海客户")
+    response = page_client(org.rep).get(reverse("customers:pool"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.count('data-testid="pool-row"') == 1
+    assert "回到公海的客户" in html and "不再合作" in html and "上海公海客户" not in html
+    assert 'data-testid="pool-claim"' in html
+    assert "You own 0 of your cap of 5 customers" in html
+    search = page_client(org.rep).get(reverse("customers:pool"), {"q": "不存在"}, HTTP_HX_REQUEST="true")
+    assert 'data-testid="pool-row"' not in search.content.decode()
+
+
+def test_pool_page_pages_by_keyset(org):
+    from django.urls import reverse
+
+    CustomerFactory.create_batch(60, owner=None, branch=org.bj1)
+    client = page_client(org.rep)
+    first = client.get(reverse("customers:pool"))
+    assert first.content.decode().count('data-testid="pool-row"') == 50
+    next_url = first.context["next_url"]
+    second = client.get(next_url)
+    assert second.content.decode().count('data-testid="pool-row"') == 10
+    ids = {c.pk for c in first.context["customers"]} | {c.pk for c in second.context["customers"]}
+    assert len(ids) == 60
+
+
+def test_claim_button_with_htmx_swaps_the_row_and_the_cap(org):
+    from django.urls import reverse
+
+    set_cap(org.rep, 1)
+    first, second = (CustomerFactory(owner=None, branch=org.bj1) for _ in range(2))
+    client = page_client(org.rep)
+    response = client.post(reverse("customers:pool_claim", args=[first.pk]), HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-testid="pool-claimed"' in html and 'hx-swap-oob="true"' in html
+    assert "You own 1 of your cap of 1 customers" in html
+    refused = client.post(reverse("customers:pool_claim", args=[second.pk]), HTTP_HX_REQUEST="true")
+    assert 'data-testid="pool-claim-error"' in refused.content.decode()
+    assert "at most 1" in refused.content.decode()
+    second.refresh_from_db()
+    assert second.owner is None
+
+
+def test_claim_without_htmx_goes_to_the_customer(org):
+    from django.urls import reverse
+
+    customer = CustomerFactory(owner=None, branch=org.bj2)
+    response = page_client(org.rep).post(reverse("customers:pool_claim", args=[customer.pk]))
+    assert response.status_code == 302 and response.url == reverse("customers:detail", args=[customer.pk])
+    customer.refresh_from_db()
+    assert customer.owner == org.rep
+
+
+def test_claim_of_another_branchs_pool_customer_is_404(org):
+    from django.urls import reverse
+
+    customer = CustomerFactory(owner=None, branch=org.sh1)
+    response = page_client(org.rep).post(reverse("customers:pool_claim", args=[customer.pk]))
+    assert response.status_code == 404
+    customer.refresh_from_db()
+    assert customer.owner is None
+
+
+def test_release_from_the_360_page(org):
+    from django.urls import reverse
+
+    customer = CustomerFactory(owner=org.rep)
+    client = page_client(org.rep)
+    detail = client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
+    assert 'data-testid="release-form"' in detail and 'data-testid="release-reason"' in detail
+    empty = client.post(reverse("customers:release", args=[customer.pk]), {"reason": ""})
+    assert empty.status_code == 400 and 'data-testid="release-submit"' in empty.content.decode()
+    response = client.post(reverse("customers:release", args=[customer.pk]), {"reason": "客户搬迁"})
+    assert response.status_code == 302 and response.url == reverse("customers:pool")
+    customer.refresh_from_db()
+    assert customer.owner is None
+    assert OwnershipChange.objects.get(customer=customer).reason == "客户搬迁"
+    # Visible in the history on the 360° page of someone who may see it.
+    history = page_client(org.bj_branch_mgr).get(reverse("customers:detail", args=[customer.pk])).content.decode()
+    assert "客户搬迁" in history
+
+
+def test_release_form_hidden_from_those_who_cannot_release(org):
+    from django.urls import reverse
+
+    customer = CustomerFactory(owner=org.rep)
+    detail = page_client(org.viewer).get(reverse("customers:detail", args=[customer.pk])).content.decode()
+    assert 'data-testid="release-form"' not in detail
+    assert page_client(org.viewer).post(reverse("customers:release", args=[customer.pk]),
+                                        {"reason": "x"}).status_code == 403
+
+
+def test_pool_rules_pages(org):
+    from django.urls import reverse
+
+    assert page_client(org.rep).get(reverse("customers:pool_rules")).status_code == 403
+    client = page_client(org.ceo)
+    response = client.post(reverse("customers:pool_rule_create"), {
+        "customer_type": "", "days_without_activity": "60", "warn_days_before": "7", "active": "on"})
+    assert response.status_code == 302
+    rule = PoolRule.objects.get(customer_type="")
+    bad = client.post(reverse("customers:pool_rule_edit", args=[rule.pk]), {
+        "customer_type": "", "days_without_activity": "5", "warn_days_before": "7", "active": "on"})
+    assert bad.status_code == 400
+    client.post(reverse("customers:pool_rule_create"), {
+        "customer_type": CustomerType.RELATIONSHIP, "days_without_activity": "120", "warn_days_before": "14"})
+    page = client.get(reverse("customers:pool_rules")).content.decode()
+    assert page.count('data-testid="pool-rule-row"') == 2
+    assert AuditEntry.objects.filter(object_id=str(rule.pk), actor=org.ceo).exists()
+
+
+def test_handover_page_shows_what_moves_then_moves_it(org):
+    from django.urls import reverse
+
+    CustomerFactory.create_batch(3, owner=org.rep)
+    todo_for(org.rep)
+    client = page_client(org.manager)
+    assert page_client(org.rep).get(reverse("customers:handover")).status_code == 403
+    preview = client.get(reverse("customers:handover"), {"from_user": org.rep.pk})
+    html = preview.content.decode()
+    assert 'data-testid="handover-form"' in html and 'data-testid="handover-from"' in html
+    assert "owns 3 customers and has 1 open to-dos" in html
+    response = client.post(reverse("customers:handover"), {"from_user": org.rep.pk, "to_user": org.sub.pk,
+                                                           "reason": "离职交接"})
+    html = response.content.decode()
+    assert response.status_code == 200 and 'data-testid="handover-result"' in html
+    assert Customer.objects.filter(owner=org.sub).count() == 3
+    outside = client.post(reverse("customers:handover"), {"from_user": org.sh_rep.pk, "to_user": org.sub.pk,
+                                                          "reason": "x"})
+    assert outside.status_code == 400
+
+
+def test_role_form_sets_the_customer_cap(org):
+    from django.urls import reverse
+
+    from crm.accounts.models import Role
+
+    role = org.rep.role
+    client = page_client(org.admin)
+    page = client.get(reverse("accounts:role_edit", args=[role.pk])).content.decode()
+    assert 'data-testid="role-max-customers"' in page
+    response = client.post(reverse("accounts:role_edit", args=[role.pk]), {
+        "name": role.name, "description": "", "actions": role.actions, "data_scope": role.data_scope,
+        "max_customers": "30"})
+    assert response.status_code == 302
+    assert Role.objects.get(pk=role.pk).max_customers == 30
