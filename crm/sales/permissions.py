@@ -1,0 +1,22 @@
+"""Record rules of the sales app.
+
+Orders follow their customer: whoever may see the customer sees its orders, and the role's
+*create*, *change* and *delete* actions apply to them as to customers.  The product catalogue, channel
+partners and stock are company-wide master data: every user with the *view* action reads them, and
+changing them needs *manage settings* (the catalogue is kept by whoever keeps the settings, not by
+each sales person).
+"""
+
+from crm.accounts.choices import Action
+from crm.accounts.permissions import require
+
+CATALOGUE_ACTION = Action.MANAGE_SETTINGS
+
+
+def require_catalogue(actor):
+    """Products, categories, channel partners and stock movements may be changed by this actor."""
+    require(actor, CATALOGUE_ACTION)
+
+
+def can_change_catalogue(user) -> bool:
+    return bool(user and user.is_authenticated and user.can(CATALOGUE_ACTION))
