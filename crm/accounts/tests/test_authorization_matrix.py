@@ -17,6 +17,8 @@ from django.urls import URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from crm.accounts.tests.test_scopes import EXPECTED, OWNERS
+from crm.activities.models import Interaction, TimelineEvent, Todo
+from crm.activities.tests.factories import InteractionFactory, TodoFactory
 from crm.core.models import AuditEntry
 from crm.customers.models import Contact, Customer, OwnershipChange
 from crm.customers.tests.factories import ContactFactory, CustomerFactory
@@ -32,14 +34,20 @@ class Probe:
     method: str
     needs: tuple  # role actions the request requires
     api: bool = False
-    payload: str = "none"  # which payload to send: none | customer | assign | contact
+    payload: str = "none"  # which payload to send: none | customer | assign | contact | interaction | todo
 
     def url(self, customer, contact):
         kwargs = {"pk": contact.pk if self.url_name.startswith("api-contact-detail") else customer.pk}
         if self.url_name in {"customers:contact_edit", "customers:contact_delete"}:
             kwargs["contact_pk"] = contact.pk
-        if self.url_name == "api-contact-list":
+        if self.url_name.startswith("api-interaction-detail"):
+            kwargs["pk"] = Interaction.objects.filter(customer=customer).order_by("pk").first().pk
+        if self.url_name.startswith(("api-todo-", "activities:todo_")) and self.url_name != "api-todo-list":
+            kwargs["pk"] = Todo.objects.filter(customer=customer).order_by("pk").first().pk
+        if self.url_name in {"api-contact-list", "api-interaction-list", "api-todo-list"}:
             return reverse(self.url_name)
+        if self.url_name == "api-timeline-list":
+            return f"{reverse(self.url_name)}?customer={customer.pk}"
         return reverse(self.url_name, kwargs=kwargs)
 
     def data(self, org, customer):
@@ -52,6 +60,12 @@ class Probe:
             return {"owner": org.ceo.pk, "reason": "tamper"}
         if self.payload == "contact":
             return {"customer": customer.pk, "name": "篡改联系人", "mobile": "13900009999"}
+        if self.payload == "interaction":
+            return {"customer": customer.pk, "kind": "call", "direction": "out", "summary": "篡改"}
+        if self.payload == "todo":
+            return {"customer": customer.pk, "title": "篡改", "due_on": "2026-01-01"}
+        if self.payload == "reassign":
+            return {"owner": org.ceo.pk}
         return None
 
 
@@ -81,8 +95,31 @@ PROBES = [
     Probe("api-contact-detail", "put", ("change",), api=True, payload="contact"),
     Probe("api-contact-detail", "delete", ("change",), api=True),  # removing a contact edits the customer
     Probe("api-contact-list", "post", ("create", "change"), api=True, payload="contact"),
+    # activities: the customer's timeline and interactions, to-dos (visible with their owner)
+    Probe("activities:timeline", "get", ("view",)),
+    Probe("activities:interaction_create", "get", ("create",)),
+    Probe("activities:interaction_create", "post", ("create",), payload="interaction"),
+    Probe("activities:todo_complete", "post", ("change",)),
+    Probe("activities:todo_reopen", "post", ("change",)),
+    Probe("api-timeline-list", "get", ("view",), api=True),
+    Probe("api-interaction-list", "post", ("create",), api=True, payload="interaction"),
+    Probe("api-interaction-detail", "get", ("view",), api=True),
+    Probe("api-interaction-detail", "patch", ("change",), api=True, payload="interaction"),
+    Probe("api-interaction-detail", "put", ("change",), api=True, payload="interaction"),
+    Probe("api-interaction-detail", "delete", ("delete",), api=True),
+    Probe("api-todo-list", "post", ("create",), api=True, payload="todo"),
+    Probe("api-todo-detail", "get", ("view",), api=True),
+    Probe("api-todo-detail", "patch", ("change",), api=True, payload="todo"),
+    Probe("api-todo-detail", "put", ("change",), api=True, payload="todo"),
+    Probe("api-todo-detail", "delete", ("delete",), api=True),
+    Probe("api-todo-complete", "post", ("change",), api=True),
+    Probe("api-todo-reopen", "post", ("change",), api=True),
+    Probe("api-todo-reassign", "post", ("change",), api=True, payload="reassign"),
 ]
-LIST_URLS = {"customers:list", "customers:export", "api-customer-list", "api-contact-list"}
+LIST_URLS = {"customers:list", "customers:export", "api-customer-list", "api-contact-list",
+             "activities:my_day", "activities:todo_list", "activities:interaction_list", "activities:todo_create"}
+# A create in a list endpoint names its customer in the body: one outside the scope is an unknown id (400).
+CREATE_IN_LIST = {"api-contact-list", "api-interaction-list", "api-todo-list"}
 
 
 def snapshot(customer):
@@ -91,7 +128,18 @@ def snapshot(customer):
         list(Contact.objects.filter(customer_id=customer.pk).order_by("pk").values()),
         OwnershipChange.objects.filter(customer_id=customer.pk).count(),
         AuditEntry.objects.count(),
+        list(Interaction.objects.filter(customer_id=customer.pk).order_by("pk").values()),
+        list(Todo.objects.filter(customer_id=customer.pk).order_by("pk").values()),
+        TimelineEvent.objects.filter(customer_id=customer.pk).count(),
     )
+
+
+def ensure_activities(customer):
+    """Each matrix customer has an interaction and a to-do (owned by its owner) to probe."""
+    if not Interaction.objects.filter(customer=customer).exists():
+        InteractionFactory(customer=customer, summary=f"矩阵沟通{customer.pk}")
+    if not Todo.objects.filter(customer=customer).exists():
+        TodoFactory(customer=customer, owner=customer.owner, title=f"矩阵待办{customer.pk}")
 
 
 @pytest.fixture
@@ -101,6 +149,7 @@ def records(org):
     for name in OWNERS:
         customer = CustomerFactory(owner=getattr(org, name), name=f"矩阵客户{name}")
         book[name] = (customer, ContactFactory(customer=customer, name=f"矩阵联系人{name}"))
+        ensure_activities(customer)
     return book
 
 
@@ -127,6 +176,7 @@ def test_record_endpoints_follow_scope_and_refusals_change_nothing(org, records,
             contact = Contact.objects.filter(customer=customer).order_by("pk").first()
             if contact is None:
                 contact = ContactFactory(customer=customer)
+            ensure_activities(customer)
             before = snapshot(customer)
             client = api_client if probe.api else page_client
             response = send(client, probe, probe.url(customer, contact), probe.data(org, customer))
@@ -138,7 +188,7 @@ def test_record_endpoints_follow_scope_and_refusals_change_nothing(org, records,
                 continue
             if not can_see and (allowed or not probe.api):
                 # Outside the scope: not found, whatever the action (pages look the record up first).
-                expected = {404} | ({400} if probe.url_name == "api-contact-list" else set())
+                expected = {404} | ({400} if probe.url_name in CREATE_IN_LIST else set())
                 if not probe.api and not allowed:
                     expected |= {403}
                 assert response.status_code in expected, cell
@@ -198,7 +248,8 @@ def _record_url_names():
                 walk(p.url_patterns, p.namespace or namespace)
             elif p.name:
                 full = f"{namespace}:{p.name}" if namespace else p.name
-                if full.startswith("customers:") or re.match(r"api-(customer|contact)", full):
+                if full.startswith(("customers:", "activities:")) or re.match(
+                        r"api-(customer|contact|interaction|todo|timeline)", full):
                     names.add(full)
 
     walk(get_resolver().url_patterns)
@@ -209,3 +260,36 @@ def test_every_record_url_is_in_the_matrix():
     covered = {p.url_name for p in PROBES} | LIST_URLS | {"customers:create"}
     missing = _record_url_names() - covered
     assert not missing, f"add these URLs to the authorization matrix: {sorted(missing)}"
+
+
+def _ids(html, attr):
+    return {int(x) for x in re.findall(rf'{attr}="(\d+)"'.encode(), html)}
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+def test_activity_lists_return_exactly_the_scope(org, records, viewer):
+    user = getattr(org, viewer)
+    customers = {o: records[o][0] for o in OWNERS}
+    interactions = {o: Interaction.objects.get(customer=c).pk for o, c in customers.items()}
+    todos = {o: Todo.objects.get(customer=c).pk for o, c in customers.items()}
+    expected_interactions = {interactions[o] for o in EXPECTED[viewer]}
+    expected_todos = {todos[o] for o in EXPECTED[viewer]}
+    page_client = APIClient()
+    page_client.force_login(user)
+    api_client = APIClient()
+    api_client.force_authenticate(user)
+    if not user.can("view"):
+        assert page_client.get(reverse("activities:interaction_list")).status_code == 403
+        assert api_client.get(reverse("api-interaction-list")).status_code == 403
+        return
+    page = page_client.get(reverse("activities:interaction_list"), {"page_size": 200})
+    assert _ids(page.content, "data-interaction-id") == expected_interactions
+    api = api_client.get(reverse("api-interaction-list"), {"page_size": 200})
+    assert {row["id"] for row in api.data["results"]} == expected_interactions
+    page = page_client.get(reverse("activities:todo_list"), {"who": "team", "page_size": 200})
+    assert _ids(page.content, "data-todo-id") == expected_todos
+    api = api_client.get(reverse("api-todo-list"), {"page_size": 200})
+    assert {row["id"] for row in api.data["results"]} == expected_todos
+    for owner, customer in customers.items():
+        response = api_client.get(reverse("api-timeline-list"), {"customer": customer.pk})
+        assert response.status_code == (200 if owner in EXPECTED[viewer] else 404), (viewer, owner)
