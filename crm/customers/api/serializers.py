@@ -10,7 +10,7 @@ from crm.accounts.models import OrgUnit, User
 from crm.core.api import CustomFieldsField, as_drf_validation_error
 from crm.core.custom_fields import clean_custom_fields
 
-from ..models import Contact, Customer, OwnershipChange, Tag
+from ..models import Contact, Customer, OwnershipChange, PoolRule, Tag
 from ..queries import customers_for
 from ..services import CONTACT_FIELDS, CUSTOMER_FIELDS
 
@@ -167,3 +167,72 @@ class TagSerializer(serializers.ModelSerializer):
     class Meta:
         model = Tag
         fields = ["id", "name", "color"]
+
+
+# --- customer pool and hand-over -----------------------------------------------------------------------
+
+class PoolCustomerSerializer(serializers.ModelSerializer):
+    """A customer in the pool: what a sales person needs to decide whether to claim it."""
+
+    branch_name = serializers.CharField(source="branch.name", read_only=True, default=None)
+    released_at = serializers.DateTimeField(read_only=True, allow_null=True,
+                                            help_text="When the customer last returned to the pool.")
+    release_reason = serializers.CharField(read_only=True, allow_null=True,
+                                           help_text="Why it returned (the owner's reason, or the pool rule).")
+
+    class Meta:
+        model = Customer
+        fields = ["id", "name", "province", "city", "industry", "customer_type", "branch",
+                  "branch_name", "last_activity_at", "released_at", "release_reason", "updated_at"]
+        read_only_fields = fields
+
+
+class ReleaseSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=255, help_text="Why the customer goes back to the pool (required).")
+
+
+class PoolRuleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PoolRule
+        fields = ["id", "customer_type", "days_without_activity", "warn_days_before", "active", "created_at",
+                  "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+        validators = []  # the service validates the rule (one per customer type) and answers 400
+
+
+class HandoverSerializer(serializers.Serializer):
+    from_user = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.none(), help_text="Whose customers, open to-dos and follow-ups move (user id).")
+    to_user = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.none(), required=False, allow_null=True,
+        help_text="Give everything to this user; or send `to_unit` instead.")
+    to_unit = serializers.PrimaryKeyRelatedField(
+        queryset=OrgUnit.objects.none(), required=False, allow_null=True,
+        help_text="Spread evenly across the active members of this unit (fewest customers first).")
+    reason = serializers.CharField(max_length=255)
+
+    def __init__(self, *args, **kwargs):
+        from crm.accounts.queries import assignable_units, assignable_users
+
+        from ..queries import handover_candidates
+
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            # Users and units outside the caller's access are unknown ids, exactly like missing ones.
+            self.fields["from_user"].queryset = handover_candidates(request.user)
+            self.fields["to_user"].queryset = assignable_users(request.user)
+            self.fields["to_unit"].queryset = assignable_units(request.user)
+
+
+class HandoverRecipientSerializer(serializers.Serializer):
+    user = serializers.IntegerField()
+    user_name = serializers.CharField()
+    customers = serializers.IntegerField()
+    todos = serializers.IntegerField()
+
+
+class HandoverResultSerializer(serializers.Serializer):
+    customers = serializers.IntegerField(help_text="How many customers moved.")
+    todos = serializers.IntegerField(help_text="How many open to-dos and follow-ups moved.")
+    recipients = HandoverRecipientSerializer(many=True)

@@ -7,22 +7,29 @@ assigning it answers 404, exactly as if it did not exist.
 from django.db import transaction
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from crm.accounts.choices import Action
-from crm.core.api import ApiViewMixin
+from crm.core.api import ApiViewMixin, ManageSettingsPermission
 
 from .. import services
 from ..filtersets import ContactFilterSet, CustomerFilterSet
-from ..models import Contact, OwnershipChange, Tag
-from ..queries import customers_for
+from ..models import Contact, OwnershipChange, PoolRule, Tag
+from ..queries import customers_for, pool_for, pool_list
 from .serializers import (
     AssignSerializer,
     ContactSerializer,
     CustomerSerializer,
+    HandoverResultSerializer,
+    HandoverSerializer,
     OwnershipChangeSerializer,
+    PoolCustomerSerializer,
+    PoolRuleSerializer,
+    ReleaseSerializer,
     TagSerializer,
 )
 
@@ -53,7 +60,10 @@ class CustomerViewSet(ApiViewMixin, viewsets.ModelViewSet):
     filterset_class = CustomerFilterSet
     ordering_fields = ["name", "created_at", "updated_at"]
     ordering = ["-created_at"]
-    action_permissions = {"assign": Action.ASSIGN, "history": Action.VIEW}
+    # claim: becoming the owner changes the customer.  release: the owner (change) or a manager (assign);
+    # checked in the action, before the lookup, so a refused role is a 403 whatever the record.
+    action_permissions = {"assign": Action.ASSIGN, "history": Action.VIEW, "claim": Action.CHANGE,
+                          "release": Action.VIEW}
 
     def get_queryset(self):
         return customers_for(self.request.user).prefetch_related("tags")
@@ -127,6 +137,43 @@ class CustomerViewSet(ApiViewMixin, viewsets.ModelViewSet):
         )
         return Response(OwnershipChangeSerializer(changes, many=True).data)
 
+    @extend_schema(
+        summary="Claim a customer from the caller's customer pool",
+        description="The customer must be in the caller's pool (no owner, in the caller's branch or its "
+                    "sub-branches; any branch for a role that sees all records).  The role's customer cap "
+                    "(`max_customers`) counts the caller's owned customers: at the cap the answer is 400 "
+                    "with a message saying so.  Claiming a customer that has an owner is a 400; a customer "
+                    "neither in the pool nor visible to the caller is a 404.",
+        request=None, responses={200: CustomerSerializer, 400: OpenApiResponse(description="Over the cap, or owned.")},
+    )
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def claim(self, request, pk=None):
+        user = request.user
+        if not str(pk).isdigit():
+            raise NotFound
+        customer = pool_for(user).filter(pk=pk).first() or customers_for(user).filter(pk=pk).first()
+        if customer is None:
+            raise NotFound
+        claimed = services.claim_customer(customer, actor=user)
+        customer = customers_for(user).prefetch_related("tags").filter(pk=claimed.pk).first() or claimed
+        return Response(CustomerSerializer(customer, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        summary="Release the customer to the pool of its branch, with a reason",
+        description="The owner may release (with the change action), and so may a user with the assign "
+                    "action.  The reason is kept in the ownership history and the timeline.",
+        request=ReleaseSerializer, responses={200: CustomerSerializer},
+    )
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def release(self, request, pk=None):
+        if not (request.user.can(Action.CHANGE) or request.user.can(Action.ASSIGN)):
+            raise PermissionDenied(_("Your role does not allow releasing customers."))
+        customer = self.get_object()
+        payload = ReleaseSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        released = services.release_customer(customer, actor=request.user, reason=payload.validated_data["reason"])
+        return Response(CustomerSerializer(released, context=self.get_serializer_context()).data)
+
 
 @extend_schema_view(
     list=extend_schema(summary="List contacts of the customers the caller may see"),
@@ -162,3 +209,81 @@ class TagViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
     ordering_fields = ["name"]
     ordering = ["name"]
 
+
+
+# --- customer pool (公海), pool rules, hand-over ---------------------------------------------------------
+
+@extend_schema_view(list=extend_schema(
+    summary="Customers in the caller's pool (claimable), the most recently returned first",
+    description="Unowned customers of the caller's branch and its sub-branches (every unowned customer for "
+                "a role that sees all records), with when and why each last returned to the pool.  Claim "
+                "one with `POST /api/customers/{id}/claim/`.",
+))
+class PoolViewSet(ApiViewMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = PoolCustomerSerializer
+    filterset_class = CustomerFilterSet
+    ordering_fields = ["name", "updated_at"]
+    ordering = ["-updated_at"]
+
+    def get_queryset(self):
+        return pool_list(self.request.user)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Pool rules: when owned customers return to the pool"),
+    create=extend_schema(summary="Add a pool rule (one per customer type; empty type = every other type)"),
+)
+class PoolRuleViewSet(ApiViewMixin, viewsets.ModelViewSet):
+    serializer_class = PoolRuleSerializer
+    permission_classes = [ManageSettingsPermission]
+    pagination_class = None
+    filter_backends = []
+    queryset = PoolRule.objects.order_by("customer_type", "id")
+
+    def perform_create(self, serializer):
+        serializer.instance = services.save_pool_rule(PoolRule(**serializer.validated_data), actor=self.request.user)
+
+    def perform_update(self, serializer):
+        rule = serializer.instance
+        for key, value in serializer.validated_data.items():
+            setattr(rule, key, value)
+        services.save_pool_rule(rule, actor=self.request.user)
+
+    def perform_destroy(self, instance):
+        services.delete_pool_rule(instance, actor=self.request.user)
+
+
+class CanAssign(permissions.BasePermission):
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and user.is_authenticated and user.can(Action.ASSIGN))
+
+
+class HandoverView(GenericAPIView):
+    """Hand over a user's whole portfolio in one step (R1.3: customers are company property)."""
+
+    permission_classes = [CanAssign]
+    serializer_class = HandoverSerializer
+
+    @extend_schema(
+        summary="Move all of a user's customers, open to-dos and follow-ups to one person or a team",
+        description="Send `to_user` or `to_unit`.  With a unit, customers are spread evenly across its active "
+                    "members (whoever owns fewest gets the next one; ties by user id), to-dos follow their "
+                    "customer.  Users and units outside the caller's access are unknown ids (400).  Every "
+                    "customer's move is recorded with the caller and the reason.",
+        request=HandoverSerializer, responses={200: HandoverResultSerializer},
+    )
+    def post(self, request):
+        payload = self.get_serializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        result = services.reassign_portfolio(actor=request.user, from_user=data["from_user"],
+                                             to_user=data.get("to_user"), to_unit=data.get("to_unit"),
+                                             reason=data["reason"])
+        body = {
+            "customers": result["customers"],
+            "todos": result["todos"],
+            "recipients": [{"user": r["user"].pk, "user_name": r["user"].display_name, "customers": r["customers"],
+                            "todos": r["todos"]} for r in result["recipients"]],
+        }
+        return Response(HandoverResultSerializer(body).data)
