@@ -1075,6 +1075,8 @@ def record_stock_movement(product: Product, *, actor, kind, quantity, occurred_o
         raise ValidationError(errors)
     if kind in STOCK_OUT and quantity > 0:
         quantity = -quantity
+    quantity = quantity.quantize(Decimal("0.001"))
+    unit_cost = money(unit_cost) if unit_cost is not None else None
     movement = StockMovement.objects.create(
         product=product, kind=kind, quantity=quantity, occurred_on=occurred_on, unit_cost=unit_cost,
         reference=(reference or "")[:100], created_by=actor,

@@ -1,0 +1,172 @@
+"""Serializers of the sales API.  Reads are plain model serializers; order writes are validated by
+the order services (one validation path for pages, API and bulk ingestion), so the write serializers
+below describe the request body for the OpenAPI schema and for the catalogue models check formats."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from crm.core.api import CustomFieldsField
+
+from ..choices import OrderStatus, SalesChannel
+from ..models import ChannelPartner, Order, OrderLine, Product, ProductCategory, StockMovement
+from ..services import CATEGORY_FIELDS, PARTNER_FIELDS, PRODUCT_FIELDS
+
+
+class ProductCategorySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ProductCategory
+        fields = ["id", *CATEGORY_FIELDS, "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+        # Uniqueness is checked by the service (full_clean), so both paths give the same message.
+        extra_kwargs = {"code": {"validators": []}}
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    category_name = serializers.CharField(source="category.name", read_only=True, default=None)
+    margin_rate = serializers.SerializerMethodField(
+        help_text="(list price − standard cost) / list price; null when the list price is 0.")
+    custom_fields = CustomFieldsField(read_only=True)
+
+    class Meta:
+        model = Product
+        fields = ["id", *PRODUCT_FIELDS, "category_name", "margin_rate", "stock_on_hand", "custom_fields",
+                  "created_at", "updated_at"]
+        read_only_fields = ["id", "stock_on_hand", "created_at", "updated_at"]
+        extra_kwargs = {"code": {"validators": []}}
+
+    @extend_schema_field(OpenApiTypes.DECIMAL)
+    def get_margin_rate(self, obj):
+        rate = obj.margin_rate
+        return None if rate is None else f"{rate:.4f}"
+
+
+class ChannelPartnerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ChannelPartner
+        fields = ["id", *PARTNER_FIELDS, "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+        extra_kwargs = {"name": {"validators": []}}
+
+
+class StockMovementSerializer(serializers.ModelSerializer):
+    product_code = serializers.CharField(source="product.code", read_only=True)
+    quantity = serializers.CharField(
+        help_text="Receipts, returns and opening balances: a positive quantity.  Shipments: the quantity "
+                  "shipped (stored negative).  Adjustments: positive or negative.")
+    unit_cost = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    occurred_on = serializers.DateField(required=False, help_text="Defaults to today.")
+
+    class Meta:
+        model = StockMovement
+        fields = ["id", "product", "product_code", "occurred_on", "kind", "quantity", "unit_cost", "reference",
+                  "created_by", "created_at"]
+        read_only_fields = ["id", "created_by", "created_at"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["quantity"] = str(instance.quantity)
+        data["unit_cost"] = None if instance.unit_cost is None else str(instance.unit_cost)
+        return data
+
+
+class OrderLineSerializer(serializers.ModelSerializer):
+    product_code = serializers.CharField(source="product.code", read_only=True)
+    product_name = serializers.CharField(source="product.name", read_only=True)
+
+    class Meta:
+        model = OrderLine
+        fields = ["id", "position", "product", "product_code", "product_name", "quantity", "unit_price",
+                  "discount_rate", "unit_cost", "amount", "cost", "margin"]
+        read_only_fields = fields
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    display_number = serializers.CharField(read_only=True)
+    customer_name = serializers.CharField(source="customer.name", read_only=True)
+    partner_name = serializers.CharField(source="partner.name", read_only=True, default=None)
+    seller_name = serializers.CharField(source="seller.display_name", read_only=True, default=None)
+    margin_rate = serializers.SerializerMethodField(help_text="gross margin / total; null when the total is 0.")
+    lines = OrderLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id", "number", "display_number", "external_ref", "customer", "customer_name", "order_date",
+            "status", "channel", "partner", "partner_name", "seller", "seller_name", "is_promotion", "currency",
+            "list_amount", "discount_amount", "total_amount", "total_cost", "gross_margin", "margin_rate",
+            "notes", "lines", "created_by", "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.DECIMAL)
+    def get_margin_rate(self, obj):
+        rate = obj.margin_rate
+        return None if rate is None else f"{rate:.4f}"
+
+
+# --- request bodies of the order writes (documentation; the services validate) ---------------------
+
+class OrderLineWriteSerializer(serializers.Serializer):
+    product = serializers.IntegerField(required=False, help_text="Product id (or give product_code).")
+    product_code = serializers.CharField(required=False, help_text="Product code (or give product).")
+    quantity = serializers.DecimalField(max_digits=14, decimal_places=3, help_text="Greater than 0.")
+    unit_price = serializers.DecimalField(max_digits=14, decimal_places=2, required=False,
+                                          help_text="At most two decimals; defaults to the product's list price.")
+    discount_rate = serializers.DecimalField(max_digits=5, decimal_places=2, required=False,
+                                             help_text="Percent, 0–100, at most two decimals; default 0.")
+    unit_cost = serializers.DecimalField(max_digits=14, decimal_places=2, required=False,
+                                         help_text="Defaults to the product's standard cost (a snapshot).")
+
+
+class OrderWriteSerializer(serializers.Serializer):
+    external_ref = serializers.CharField(
+        required=False, max_length=100,
+        help_text="The order's reference in the back-office system: required in bulk, taken from the URL "
+                  "by PUT /api/orders/by-ref/{external_ref}/.")
+    customer = serializers.IntegerField(required=False, help_text="Customer id (or give customer_ref).")
+    customer_ref = serializers.CharField(required=False, help_text="The customer's external_ref.")
+    order_date = serializers.DateField(
+        help_text="At most CRM_ORDER_MAX_FUTURE_DAYS days in the future.")
+    # Plain text in the schema, so the one status enum belongs to the Order component.
+    status = serializers.CharField(required=False, default=OrderStatus.CONFIRMED,
+                                   help_text="One of: " + ", ".join(OrderStatus.values) + ".")
+    channel = serializers.ChoiceField(choices=SalesChannel.choices, required=False, default=SalesChannel.DIRECT)
+    partner = serializers.IntegerField(required=False, allow_null=True,
+                                       help_text="Channel partner id (dealer orders only), or give partner_ref.")
+    partner_ref = serializers.CharField(required=False, help_text="The channel partner's external_ref.")
+    seller = serializers.IntegerField(required=False, allow_null=True, help_text="User id (or seller_username).")
+    seller_username = serializers.CharField(required=False)
+    number = serializers.CharField(required=False, max_length=40, allow_blank=True)
+    is_promotion = serializers.BooleanField(
+        required=False, allow_null=True,
+        help_text="Left out or null: true when any line has a discount.")
+    currency = serializers.CharField(required=False, max_length=3, default="CNY")
+    notes = serializers.CharField(required=False, allow_blank=True)
+    reason = serializers.CharField(required=False, help_text="Updates only: why an order is cancelled or returned.")
+    lines = OrderLineWriteSerializer(many=True)
+
+
+class OrderStatusSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text="One of: " + ", ".join(OrderStatus.values) + ".")
+    reason = serializers.CharField(required=False, allow_blank=True, default="",
+                                   help_text="Required to cancel or return an order.")
+
+
+class BulkOrderResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the order in the request, from 0.")
+    external_ref = serializers.CharField(allow_null=True)
+    status = serializers.CharField(help_text="created, updated, unchanged (already as sent: nothing written) or error.")
+    id = serializers.IntegerField(allow_null=True)
+    errors = serializers.DictField(
+        child=serializers.JSONField(), required=False,
+        help_text="Only for status error: {field: [messages]}, lines as [{field: [messages]}, …].")
+
+
+class BulkOrderResponseSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    errors = serializers.IntegerField()
+    results = BulkOrderResultSerializer(many=True)
+
