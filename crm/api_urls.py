@@ -15,5 +15,6 @@ urlpatterns = [
     *router.urls,
     path("", include("crm.accounts.api.urls")),
     path("", include("crm.customers.api.urls")),
+    path("", include("crm.sales.api.urls")),
     path("", include("crm.activities.api.urls")),
 ]

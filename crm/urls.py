@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("crm.core.urls")),
     path("accounts/", include("crm.accounts.urls")),
     path("customers/", include("crm.customers.urls")),
+    path("sales/", include("crm.sales.urls")),
     path("activities/", include("crm.activities.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("django-admin/", admin.site.urls),

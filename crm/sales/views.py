@@ -1,0 +1,366 @@
+"""Server-rendered sales pages (htmx): the product catalogue with stock, and orders.
+
+Views stay thin: reads come from ``queries``, every change goes through ``services``.  Orders are
+fetched from the caller's visible queryset (another scope's order is a 404); a missing role action is
+a 403.  Bad input re-renders the form with every typed value kept.
+"""
+
+import functools
+from urllib.parse import urlsplit
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+
+from crm.accounts.choices import Action
+from crm.accounts.queries import assignable_users
+from crm.core.audit import history_for
+from crm.core.pagination import KeysetPagination
+from crm.customers.queries import customers_for
+
+from . import services
+from .choices import OrderStatus
+from .filtersets import OrderFilterSet, ProductFilterSet
+from .forms import (
+    LINES_PREFIX,
+    OrderForm,
+    OrderStatusForm,
+    ProductForm,
+    StockMovementForm,
+    apply_errors,
+    line_formset,
+    line_row,
+    product_choices,
+)
+from .models import Order, Product
+from .permissions import CATALOGUE_ACTION, can_change_catalogue
+from .queries import order_for_detail, orders_for, products, stock_movements
+
+STOCK_MOVEMENTS_SHOWN = 50
+AUDIT_ENTRIES_SHOWN = 10
+NEW_ORDER_ROWS = 1
+
+
+def action_required(action):
+    """Log-in required, then the role must grant ``action`` (else 403)."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        @login_required
+        def wrapped(request, *args, **kwargs):
+            if not request.user.can(action):
+                raise PermissionDenied(_("Your role does not allow this."))
+            return view(request, *args, **kwargs)
+        return wrapped
+
+    return decorator
+
+
+def _relative(url):
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+class _Pagination(KeysetPagination):
+    page_size = 50
+
+
+class OrderPagination(_Pagination):
+    ordering = ("-order_date", "-id")
+
+
+class ProductPagination(_Pagination):
+    ordering = ("code", "id")
+
+
+def _page(paginator, queryset, request):
+    try:
+        return paginator.paginate_queryset(queryset, Request(request))
+    except NotFound as exc:
+        raise Http404(_("This page of the list no longer exists.")) from exc
+
+
+def _list_context(paginator, page, **extra):
+    return {"page": page, "count": paginator.count, "count_capped": paginator.count_capped,
+            "next_url": _relative(paginator.get_next_link()),
+            "previous_url": _relative(paginator.get_previous_link()), **extra}
+
+
+# --- products ---------------------------------------------------------------------------------------
+
+@action_required(Action.VIEW)
+@require_GET
+def product_list(request):
+    filterset = ProductFilterSet(request.GET or None, queryset=products())
+    paginator = ProductPagination()
+    page = _page(paginator, filterset.qs, request)
+    context = _list_context(paginator, page, filterset=filterset,
+                            can_change=can_change_catalogue(request.user))
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "sales/partials/product_rows.html", context)
+    return render(request, "sales/product_list.html", context)
+
+
+@action_required(CATALOGUE_ACTION)
+@require_http_methods(["GET", "POST"])
+def product_create(request):
+    form = ProductForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            product = services.create_product(actor=request.user, data=form.service_data())
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Product %(code)s created.") % {"code": product.code})
+            return redirect("sales:product_detail", pk=product.pk)
+    return render(request, "sales/product_form.html", {"form": form, "product": None})
+
+
+@action_required(CATALOGUE_ACTION)
+@require_http_methods(["GET", "POST"])
+def product_edit(request, pk):
+    product = get_object_or_404(products(), pk=pk)
+    form = ProductForm(request.POST or None, instance=product)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_product(product, actor=request.user, data=form.service_data())
+        except ValidationError as exc:
+            apply_errors(form, exc)
+            product.refresh_from_db()  # the page shows the stored values next to the typed ones
+        else:
+            messages.success(request, _("Product %(code)s saved.") % {"code": product.code})
+            return redirect("sales:product_detail", pk=product.pk)
+    return render(request, "sales/product_form.html", {"form": form, "product": product})
+
+
+def _product_page(request, product, *, stock_form=None, status=200):
+    can_change = can_change_catalogue(request.user)
+    context = {
+        "product": product,
+        "movements": list(stock_movements(product, STOCK_MOVEMENTS_SHOWN)),
+        "can_change": can_change,
+        "stock_form": (stock_form or StockMovementForm()) if can_change else None,
+    }
+    return render(request, "sales/product_detail.html", context, status=status)
+
+
+@action_required(Action.VIEW)
+@require_GET
+def product_detail(request, pk):
+    return _product_page(request, get_object_or_404(products(), pk=pk))
+
+
+@action_required(CATALOGUE_ACTION)
+@require_POST
+def stock_movement_create(request, pk):
+    product = get_object_or_404(Product, pk=pk)
+    form = StockMovementForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.record_stock_movement(product, actor=request.user, kind=data["kind"],
+                                           quantity=data["quantity"], occurred_on=data["occurred_on"],
+                                           unit_cost=data["unit_cost"], reference=data["reference"])
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Stock movement recorded."))
+            return redirect("sales:product_detail", pk=product.pk)
+    product = products().get(pk=product.pk)
+    return _product_page(request, product, stock_form=form)
+
+
+# --- orders: list -----------------------------------------------------------------------------------
+
+def _order_filterset(request):
+    filterset = OrderFilterSet(request.GET or None, queryset=orders_for(request.user), request=request)
+    form = filterset.form
+    form.fields["seller"].queryset = assignable_users(request.user).order_by("full_name", "username")
+    for name in ("date_from", "date_to"):
+        form.fields[name].widget.input_type = "date"
+    for name in ("customer_ref", "partner", "external_ref", "is_promotion"):
+        form.fields.pop(name, None)
+    form.fields["customer"].widget = forms.HiddenInput()
+    return filterset
+
+
+@action_required(Action.VIEW)
+@require_GET
+def order_list(request):
+    filterset = _order_filterset(request)
+    paginator = OrderPagination()
+    page = _page(paginator, filterset.qs, request)
+    context = _list_context(paginator, page, filterset=filterset, can_create=request.user.can(Action.CREATE))
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "sales/partials/order_rows.html", context)
+    return render(request, "sales/order_list.html", context)
+
+
+# --- orders: create / edit ---------------------------------------------------------------------------
+
+def _apply_order_errors(form, formset, rows, exc: ValidationError):
+    """The service's errors onto the order form and onto the line rows they belong to."""
+    errors = getattr(exc, "errors", None)
+    if errors is None:
+        apply_errors(form, exc)
+        return
+    for key, value in errors.items():
+        if key == "lines":
+            if any(isinstance(v, dict) for v in value):
+                for row, line_errors in zip(rows, value, strict=False):
+                    for name, messages_ in (line_errors or {}).items():
+                        target = name if name in row.fields and name not in ("unit_cost", "cost_for") else None
+                        for message in messages_:
+                            row.add_error(target, message)
+            else:
+                for message in value:
+                    form.add_error(None, message)
+            continue
+        target = key if key in form.fields else None
+        for message in value:
+            form.add_error(target, message)
+
+
+def _order_form_page(request, *, customer, order=None):
+    include = [x.product_id for x in order.lines.all()] if order is not None else []
+    choices = product_choices(include)
+    form = OrderForm(request.POST or None, user=request.user, instance=order)
+    if request.method == "POST":
+        formset = line_formset(request.POST, products=choices)
+        form_ok, formset_ok = form.is_valid(), formset.is_valid()
+        if form_ok and formset_ok:
+            rows = formset.lines()
+            lines = [row.line() for row in rows]
+            try:
+                if order is None:
+                    order = services.create_order(actor=request.user, customer=customer,
+                                                  data=form.service_data(), lines=lines)
+                else:
+                    services.update_order(order, actor=request.user, data=form.service_data(), lines=lines)
+            except ValidationError as exc:
+                _apply_order_errors(form, formset, rows, exc)
+            else:
+                messages.success(request, _("Order %(number)s saved.") % {"number": order.display_number})
+                return redirect("sales:order_detail", pk=order.pk)
+    else:
+        initial = None
+        if order is not None:
+            initial = [{"product": str(x.product_id), "quantity": x.quantity, "unit_price": x.unit_price,
+                        "discount_rate": x.discount_rate, "unit_cost": x.unit_cost, "cost_for": str(x.product_id)}
+                       for x in order.lines.all()]
+        formset = line_formset(products=choices, initial=initial, extra=0 if initial else NEW_ORDER_ROWS)
+    return render(request, "sales/order_form.html", {
+        "form": form, "formset": formset, "customer": customer, "order": order,
+    })
+
+
+@action_required(Action.CREATE)
+@require_http_methods(["GET", "POST"])
+def order_create(request):
+    try:
+        customer_pk = int(request.GET.get("customer", ""))
+    except ValueError:
+        raise Http404(_("Open a new order from the customer's page.")) from None
+    customer = get_object_or_404(customers_for(request.user), pk=customer_pk)
+    return _order_form_page(request, customer=customer)
+
+
+def _visible_order(request, pk):
+    return get_object_or_404(orders_for(request.user).prefetch_related("lines"), pk=pk)
+
+
+@action_required(Action.CHANGE)
+@require_http_methods(["GET", "POST"])
+def order_edit(request, pk):
+    order = _visible_order(request, pk)
+    return _order_form_page(request, customer=order.customer, order=order)
+
+
+@action_required(Action.VIEW)
+@require_GET
+def order_line_row(request):
+    """htmx: one more empty line row, and the formset's row count moved on by one (out of band)."""
+    try:
+        index = max(int(request.GET.get(f"{LINES_PREFIX}-TOTAL_FORMS", "0")), 0)
+    except ValueError:
+        index = 0
+    if index >= 1000:
+        raise Http404
+    return render(request, "sales/partials/order_line_added.html", {
+        "line": line_row(index, products=product_choices()), "total_forms": index + 1,
+        "prefix": LINES_PREFIX,
+    })
+
+
+# --- orders: detail, status, delete --------------------------------------------------------------
+
+def _status_form(order, data=None):
+    allowed = services.STATUS_TRANSITIONS[order.status]
+    choices = [(value, label) for value, label in OrderStatus.choices if value in allowed]
+    return OrderStatusForm(data, choices=choices) if choices else None
+
+
+def _order_page(request, order, *, status_form=None, status=200):
+    user = request.user
+    context = {
+        "order": order,
+        "lines": order.lines.all(),
+        "customer": order.customer,
+        "status_form": (status_form or _status_form(order)) if user.can(Action.CHANGE) else None,
+        "can_change": user.can(Action.CHANGE),
+        "can_delete": user.can(Action.DELETE) and order.status == OrderStatus.DRAFT,
+        "audit_entries": list(history_for(order)[:AUDIT_ENTRIES_SHOWN]),
+    }
+    return render(request, "sales/order_detail.html", context, status=status)
+
+
+@action_required(Action.VIEW)
+@require_GET
+def order_detail(request, pk):
+    try:
+        order = order_for_detail(request.user, pk)
+    except Order.DoesNotExist as exc:
+        raise Http404 from exc
+    return _order_page(request, order)
+
+
+@action_required(Action.CHANGE)
+@require_POST
+def order_status(request, pk):
+    order = _visible_order(request, pk)
+    form = _status_form(order, request.POST)
+    if form is not None and form.is_valid():
+        try:
+            services.set_order_status(order, actor=request.user, status=form.cleaned_data["status"],
+                                      reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Status changed."))
+            return redirect("sales:order_detail", pk=order.pk)
+    return _order_page(request, order_for_detail(request.user, pk), status_form=form)
+
+
+@action_required(Action.DELETE)
+@require_http_methods(["GET", "POST"])
+def order_delete(request, pk):
+    order = _visible_order(request, pk)
+    if request.method == "POST":
+        customer_pk = order.customer_id
+        try:
+            services.delete_order(order, actor=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("sales:order_detail", pk=order.pk)
+        messages.success(request, _("Order deleted."))
+        return redirect("customers:detail", pk=customer_pk)
+    return render(request, "sales/order_confirm_delete.html", {"order": order})
