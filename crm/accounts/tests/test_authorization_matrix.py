@@ -5,6 +5,11 @@ For each cell: a record outside the caller's scope answers 404 (never 403, never
 role action answers 403, and after every refused write the record, its contacts, its ownership history
 and the audit log are exactly as before.  Lists, search, export and counts return exactly the visible
 set.  A guard at the bottom fails when a new record URL is added without a row in this matrix.
+
+Customers in the pool (公海) have no owner, so ``visible_to`` does not offer them to sales people: they
+are offered for claiming through ``crm.customers.queries.pool_for`` (the caller's branch with its
+sub-branches; every branch for an all-records scope).  The pool pages and endpoints have their own
+matrix below, over pool customers in every unit.
 """
 
 import csv
@@ -22,6 +27,8 @@ from crm.activities.tests.factories import InteractionFactory, TodoFactory
 from crm.core.models import AuditEntry
 from crm.customers.models import Contact, Customer, OwnershipChange
 from crm.customers.tests.factories import ContactFactory, CustomerFactory
+from crm.sales.models import Order, OrderLine, Product
+from crm.sales.tests.factories import OrderFactory, OrderLineFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +51,8 @@ class Probe:
             kwargs["pk"] = Interaction.objects.filter(customer=customer).order_by("pk").first().pk
         if self.url_name.startswith(("api-todo-", "activities:todo_")) and self.url_name != "api-todo-list":
             kwargs["pk"] = Todo.objects.filter(customer=customer).order_by("pk").first().pk
+        if self.url_name.startswith(("sales:order_", "api-order-")):
+            return order_url(self.url_name, customer)
         if self.url_name in {"api-contact-list", "api-interaction-list", "api-todo-list"}:
             return reverse(self.url_name)
         if self.url_name == "api-timeline-list":
@@ -64,8 +73,20 @@ class Probe:
             return {"customer": customer.pk, "kind": "call", "direction": "out", "summary": "篡改"}
         if self.payload == "todo":
             return {"customer": customer.pk, "title": "篡改", "due_on": "2026-01-01"}
+        if self.payload == "order":
+            return {"notes": "tampered", "lines": [{"product_code": "MATRIX-1", "quantity": "9"}]}
+        if self.payload == "order_create":
+            return {"customer": customer.pk, "order_date": "2026-01-01", "notes": "tampered",
+                    "lines": [{"product_code": "MATRIX-1", "quantity": "9"}]}
+        if self.payload == "order_form":
+            return {"order_date": "2026-01-01", "channel": "direct", "notes": "tampered", "lines-TOTAL_FORMS": "1",
+                    "lines-INITIAL_FORMS": "0", "lines-0-product_code": "MATRIX-1", "lines-0-quantity": "9"}
+        if self.payload == "order_status":
+            return {"status": "cancelled", "reason": "matrix"}
         if self.payload == "reassign":
             return {"owner": org.ceo.pk}
+        if self.payload == "release":
+            return {"reason": "matrix"}
         return None
 
 
@@ -115,11 +136,44 @@ PROBES = [
     Probe("api-todo-complete", "post", ("change",), api=True),
     Probe("api-todo-reopen", "post", ("change",), api=True),
     Probe("api-todo-reassign", "post", ("change",), api=True, payload="reassign"),
+    # sales: an order follows its customer (another scope's order is a 404 like the customer)
+    Probe("sales:order_create", "get", ("create",)),
+    Probe("sales:order_create", "post", ("create",), payload="order_form"),
+    Probe("sales:order_detail", "get", ("view",)),
+    Probe("sales:order_edit", "get", ("change",)),
+    Probe("sales:order_edit", "post", ("change",), payload="order_form"),
+    Probe("sales:order_status", "post", ("change",), payload="order_status"),
+    Probe("sales:order_delete", "get", ("delete",)),
+    Probe("sales:order_delete", "post", ("delete",)),
+    Probe("api-order-list", "post", ("create",), api=True, payload="order_create"),
+    Probe("api-order-detail", "get", ("view",), api=True),
+    Probe("api-order-detail", "patch", ("change",), api=True, payload="order"),
+    Probe("api-order-detail", "put", ("change",), api=True, payload="order"),
+    Probe("api-order-detail", "delete", ("delete",), api=True),
+    Probe("api-order-status", "post", ("change",), api=True, payload="order_status"),
+    Probe("api-order-by-ref", "get", ("view",), api=True),
+    Probe("api-order-by-ref", "put", ("create", "change"), api=True, payload="order_create"),
+    # customer pool: claiming an owned customer is refused (400, or a redirect with the message on the page);
+    # releasing needs the owner's change action or assign (every fixture role that sees others' customers
+    # may assign, so "change" is the action that separates the cells here).
+    Probe("customers:pool_claim", "post", ("change",)),
+    Probe("customers:release", "get", ("change",)),
+    Probe("customers:release", "post", ("change",), payload="release"),
+    Probe("api-customer-claim", "post", ("change",), api=True),
+    Probe("api-customer-release", "post", ("change",), api=True, payload="release"),
 ]
 LIST_URLS = {"customers:list", "customers:export", "api-customer-list", "api-contact-list",
              "activities:my_day", "activities:todo_list", "activities:interaction_list", "activities:todo_create"}
 # A create in a list endpoint names its customer in the body: one outside the scope is an unknown id (400).
 CREATE_IN_LIST = {"api-contact-list", "api-interaction-list", "api-todo-list"}
+# Sales URLs about no single customer record: the catalogue (company-wide master data), the order list
+# (scoped like the customer list), the line-row fragment, and bulk ingestion (each order's customer is
+# checked inside: an invisible one is "customer not found", see crm/sales/tests/test_api.py).
+LIST_URLS |= {"sales:order_list", "sales:order_line_row", "sales:product_list", "sales:product_create",
+              "sales:product_detail", "sales:product_edit", "sales:stock_create", "api-order-bulk"}
+# An order sent by reference names its customer in the body too (and a reference of an order in another
+# scope is refused without showing it).
+CREATE_IN_LIST |= {"api-order-list", "api-order-by-ref"}
 
 
 def snapshot(customer):
@@ -131,7 +185,31 @@ def snapshot(customer):
         list(Interaction.objects.filter(customer_id=customer.pk).order_by("pk").values()),
         list(Todo.objects.filter(customer_id=customer.pk).order_by("pk").values()),
         TimelineEvent.objects.filter(customer_id=customer.pk).count(),
+        list(Order.objects.filter(customer_id=customer.pk).order_by("pk").values()),
+        list(OrderLine.objects.filter(order__customer_id=customer.pk).order_by("pk").values()),
     )
+
+
+def ensure_order(customer):
+    """A matrix customer gets an order (one line, an external reference) before the sales probes: only
+    then, so that the customer probes (delete among them) see a customer without orders."""
+    order = Order.objects.filter(customer=customer).order_by("pk").first()
+    if order is None:
+        product = Product.objects.filter(code="MATRIX-1").first() or ProductFactory(code="MATRIX-1")
+        order = OrderFactory(customer=customer, external_ref=f"MATRIX-{customer.pk}")
+        OrderLineFactory(order=order, product=product)
+    return order
+
+
+def order_url(url_name, customer):
+    if url_name == "sales:order_create":
+        return f"{reverse(url_name)}?customer={customer.pk}"
+    if url_name == "api-order-list":
+        return reverse(url_name)
+    order = ensure_order(customer)
+    if url_name == "api-order-by-ref":
+        return reverse(url_name, kwargs={"external_ref": order.external_ref})
+    return reverse(url_name, kwargs={"pk": order.pk})
 
 
 def ensure_activities(customer):
@@ -172,11 +250,15 @@ def test_record_endpoints_follow_scope_and_refusals_change_nothing(org, records,
         for probe in PROBES:
             if not Customer.objects.filter(pk=customer.pk).exists():  # an allowed delete ran before
                 customer = CustomerFactory(owner=getattr(org, owner), name=f"矩阵客户{owner}")
+            if Customer.objects.filter(pk=customer.pk, owner__isnull=True).exists():  # an allowed release
+                Customer.objects.filter(pk=customer.pk).update(owner=getattr(org, owner))
             customer.refresh_from_db()
             contact = Contact.objects.filter(customer=customer).order_by("pk").first()
             if contact is None:
                 contact = ContactFactory(customer=customer)
             ensure_activities(customer)
+            if probe.url_name.startswith(("sales:", "api-order")):
+                ensure_order(customer)
             before = snapshot(customer)
             client = api_client if probe.api else page_client
             response = send(client, probe, probe.url(customer, contact), probe.data(org, customer))
@@ -248,8 +330,8 @@ def _record_url_names():
                 walk(p.url_patterns, p.namespace or namespace)
             elif p.name:
                 full = f"{namespace}:{p.name}" if namespace else p.name
-                if full.startswith(("customers:", "activities:")) or re.match(
-                        r"api-(customer|contact|interaction|todo|timeline)", full):
+                if full.startswith(("customers:", "activities:", "sales:")) or re.match(
+                        r"api-(customer|contact|interaction|todo|timeline|order)", full):
                     names.add(full)
 
     walk(get_resolver().url_patterns)
@@ -257,7 +339,7 @@ def _record_url_names():
 
 
 def test_every_record_url_is_in_the_matrix():
-    covered = {p.url_name for p in PROBES} | LIST_URLS | {"customers:create"}
+    covered = {p.url_name for p in PROBES} | LIST_URLS | POOL_URLS | {"customers:create"}
     missing = _record_url_names() - covered
     assert not missing, f"add these URLs to the authorization matrix: {sorted(missing)}"
 
@@ -293,3 +375,87 @@ def test_activity_lists_return_exactly_the_scope(org, records, viewer):
     for owner, customer in customers.items():
         response = api_client.get(reverse("api-timeline-list"), {"customer": customer.pk})
         assert response.status_code == (200 if owner in EXPECTED[viewer] else 404), (viewer, owner)
+
+
+# --- the customer pool ------------------------------------------------------------------------------------
+# Pages and endpoints of the pool that are not about one owned record: the pool list (pool_for), claims of
+# pool customers, the rules (manage settings) and the hand-over (assign).  Claims and releases of owned
+# customers are rows of PROBES above.
+POOL_URLS = {"customers:pool", "customers:pool_rules", "customers:pool_rule_create", "customers:pool_rule_edit",
+             "customers:handover"}
+POOL_UNITS = ["bj1", "bj2", "tj1", "sh1", None]
+BEIJING = {"bj1", "bj2", "tj1"}  # the Beijing branch with its teams and its sub-branch (Tianjin)
+POOL_EXPECTED = {
+    "rep": BEIJING, "sub": BEIJING, "subsub": BEIJING, "manager": BEIJING, "teammate": BEIJING,
+    "team_lead": BEIJING, "other_team_rep": BEIJING, "bj_branch_mgr": BEIJING, "bj_region_mgr": BEIJING,
+    "viewer": BEIJING, "tj_rep": {"tj1"}, "sh_rep": {"sh1"}, "ceo": set(POOL_UNITS), "admin": set(POOL_UNITS),
+    "no_role": set(),
+}
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+def test_pool_follows_pool_for_and_claims_outside_it_are_404(org, viewer):
+    from crm.customers.models import PoolRule
+
+    user = getattr(org, viewer)
+    pool = {unit: CustomerFactory(owner=None, branch=getattr(org, unit) if unit else None,
+                                  name=f"公海客户{unit}") for unit in POOL_UNITS}
+    expected = {pool[u].pk for u in POOL_EXPECTED[viewer]}
+    page_client = APIClient()
+    page_client.force_login(user)
+    api_client = APIClient()
+    api_client.force_authenticate(user)
+
+    page = page_client.get(reverse("customers:pool"))
+    api = api_client.get(reverse("api-pool-list"), {"page_size": 200})
+    if not user.can("view"):
+        assert page.status_code == 403 and api.status_code == 403
+    else:
+        assert _page_ids(page.content) == expected
+        assert {row["id"] for row in api.data["results"]} == expected
+        assert api.data["count"] == len(expected)
+
+    for unit, customer in pool.items():
+        before = snapshot(customer)
+        for client, url_name in ((page_client, "customers:pool_claim"), (api_client, "api-customer-claim")):
+            response = client.post(reverse(url_name, args=[customer.pk]))
+            cell = (viewer, unit, url_name, response.status_code)
+            if not user.can("change"):
+                assert response.status_code == 403, cell
+            elif customer.pk not in expected:
+                assert response.status_code == 404, cell
+            else:
+                assert response.status_code in (200, 302), cell
+                assert Customer.objects.get(pk=customer.pk).owner_id == user.pk, cell
+                Customer.objects.filter(pk=customer.pk).update(owner=None)  # back to the pool for the next
+                continue
+            assert snapshot(customer) == before, cell
+
+    rule = PoolRule.objects.create(days_without_activity=90)
+    for url in (reverse("customers:pool_rules"), reverse("customers:pool_rule_create"),
+                reverse("customers:pool_rule_edit", args=[rule.pk]), reverse("api-pool-rule-list")):
+        client = api_client if url.startswith("/api/") else page_client
+        assert client.get(url).status_code == (200 if user.can("manage_settings") else 403), (viewer, url)
+    handover = page_client.get(reverse("customers:handover"))
+    assert handover.status_code == (200 if user.can("assign") else 403)
+    api_handover = api_client.post(reverse("api-handover"), {}, format="json")
+    assert api_handover.status_code == (400 if user.can("assign") else 403)
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+def test_order_lists_return_exactly_the_scope(org, records, viewer):
+    user = getattr(org, viewer)
+    orders = {o: ensure_order(records[o][0]).pk for o in OWNERS}
+    expected = {orders[o] for o in EXPECTED[viewer]}
+    page_client = APIClient()
+    page_client.force_login(user)
+    api_client = APIClient()
+    api_client.force_authenticate(user)
+    if not user.can("view"):
+        assert page_client.get(reverse("sales:order_list")).status_code == 403
+        assert api_client.get(reverse("api-order-list")).status_code == 403
+        return
+    page = page_client.get(reverse("sales:order_list"))
+    assert {int(x) for x in re.findall(rb'data-order-id="(\d+)"', page.content)} == expected
+    api = api_client.get(reverse("api-order-list"), {"page_size": 200})
+    assert {row["id"] for row in api.data["results"]} == expected and api.data["count"] == len(expected)
