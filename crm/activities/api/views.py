@@ -29,6 +29,9 @@ from .serializers import InteractionSerializer, ReassignSerializer, TimelineEven
     destroy=extend_schema(summary="Delete an interaction with its timeline event and open follow-up"),
 )
 class InteractionViewSet(ApiViewMixin, viewsets.ModelViewSet):
+    """Every contact with a customer (R2.1): call, visit, email, meeting, customer forum, survey, website,
+    portal.  Customers outside the caller's scope answer 404; a contact must belong to the customer."""
+
     serializer_class = InteractionSerializer
     filterset_class = InteractionFilterSet
     ordering_fields = ["occurred_at", "created_at"]
@@ -57,6 +60,9 @@ class InteractionViewSet(ApiViewMixin, viewsets.ModelViewSet):
     destroy=extend_schema(summary="Delete a to-do"),
 )
 class TodoViewSet(ApiViewMixin, viewsets.ModelViewSet):
+    """To-dos of the caller and, per their role's scope, of the people in their units.  Filter
+    ``who=mine`` for the caller's own, ``status=open|done`` and ``due_after``/``due_before``."""
+
     serializer_class = TodoSerializer
     filterset_class = TodoFilterSet
     ordering_fields = ["due_on", "created_at"]
@@ -141,6 +147,9 @@ class TimelinePagination(BasePagination):
                                  description="Only these kinds (repeat the parameter for several).")],
 ))
 class TimelineViewSet(ApiViewMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Read-only.  Pages follow ``next`` (a keyset cursor on time and id); a customer outside the
+    caller's scope answers 404."""
+
     serializer_class = TimelineEventSerializer
     queryset = TimelineEvent.objects.none()
     filterset_class = TimelineEventFilterSet
