@@ -29,6 +29,7 @@ from crm.core.choices import CustomFieldType
 from crm.core.custom_fields import definitions_for
 from crm.core.pagination import KeysetPagination
 from crm.core.phones import format_phone
+from crm.sales.queries import order_summary
 
 from . import services
 from .filtersets import CustomerFilterSet
@@ -363,6 +364,7 @@ def customer_detail(request, pk):
         "can_delete": request.user.can(Action.DELETE),
         **_contacts_context(customer, customer.contacts.all()),
         **customer_activity_context(request, customer),
+        "order_summary": order_summary(customer),
     }
     return render(request, "customers/customer_detail.html", context)
 
