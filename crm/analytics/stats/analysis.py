@@ -1,0 +1,104 @@
+"""Every customer-value figure from one :class:`~.summary.CustomerSummary`, in one call.
+
+Used by ``crm analyze`` and meant for the refresh job: scoring, tiers, both model fits and the
+per-customer predictions, with the reasons a model could not be fitted kept as messages rather than
+exceptions, so the descriptive figures (RFM, tiers) are available even when the data cannot support a
+model (for instance when nobody has bought twice).
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import bgnbd, clv, gamma_gamma, rfm, value
+
+PERIODS_PER_YEAR = {"day": 365.0, "week": 365.0 / 7}
+
+
+@dataclass
+class Analysis:
+    summary: object  # CustomerSummary
+    r_score: np.ndarray
+    f_score: np.ndarray
+    m_score: np.ndarray
+    segment: np.ndarray  # index into segment_table
+    segment_table: tuple
+    tier: np.ndarray  # 0 high-value, 1 general, 2 small
+    thresholds: tuple
+    horizon: float  # periods
+    discount_rate: float  # per period
+    margin: float
+    bgnbd: object = None  # BGNBDFit or None
+    gamma_gamma: object = None  # GammaGammaFit or None
+    errors: dict = field(default_factory=dict)  # model name -> why it was not fitted
+    p_alive: np.ndarray | None = None
+    expected_next_period: np.ndarray | None = None
+    expected_horizon: np.ndarray | None = None
+    expected_spend: np.ndarray | None = None
+    clv: np.ndarray | None = None
+    next_purchase: np.ndarray | None = None  # periods from the as-of date (negative: overdue)
+
+
+def analyze(summary, *, horizon=None, annual_discount_rate=0.10, margin=1.0, thresholds=(0.80, 0.95),
+            segment_table=rfm.DEFAULT_SEGMENTS, penalizer=0.0):
+    """Score, tier and model the customers of ``summary``.
+
+    ``horizon``: CLV horizon in periods (default one year); ``annual_discount_rate`` is turned into a
+    per-period rate; ``margin``: 1 for revenue-based CLV, the gross margin rate for profit-based.
+    """
+    s = summary
+    periods_per_year = PERIODS_PER_YEAR[s.period]
+    if horizon is None:
+        horizon = round(periods_per_year)
+    rate = clv.per_period_rate(annual_discount_rate, periods_per_year)
+    r_score, f_score, m_score = rfm.rfm_scores(s.days_since_last, s.transactions, s.revenue)
+    result = Analysis(
+        summary=s, r_score=r_score, f_score=f_score, m_score=m_score,
+        segment=rfm.segments(r_score, f_score, segment_table), segment_table=segment_table,
+        tier=value.tiers(s.gross_profit, thresholds), thresholds=thresholds,
+        horizon=float(horizon), discount_rate=rate, margin=margin,
+    )
+    x, t_x, T = s.frequency, s.recency, s.T
+    if s.n == 0 or not np.any(x > 0):
+        result.errors["bgnbd"] = "the purchase model needs customers who bought on at least two different days"
+    elif not np.any(T > 0):
+        result.errors["bgnbd"] = "every customer bought for the first time on the as-of date"
+    else:
+        fit = bgnbd.fit(x, t_x, T, penalizer=penalizer)
+        if not all(np.isfinite(v) for v in fit.params.as_dict().values()) or not np.isfinite(fit.log_likelihood):
+            result.errors["bgnbd"] = f"the purchase model did not converge ({fit.message})"
+        else:
+            result.bgnbd = fit
+            result.p_alive = bgnbd.p_alive(fit.params, x, t_x, T)
+            result.expected_next_period = bgnbd.expected_purchases(fit.params, 1.0, x, t_x, T)
+            result.expected_horizon = bgnbd.expected_purchases(fit.params, float(horizon), x, t_x, T)
+            result.next_purchase = clv.next_purchase(x, t_x, T, fit.params)
+            if not fit.converged:
+                result.errors["bgnbd"] = f"warning: the optimiser stopped early ({fit.message})"
+    if int(np.sum(gamma_gamma.usable(x, s.monetary))) < 2:
+        result.errors["gamma_gamma"] = "the spend model needs at least two customers with repeat purchases"
+    else:
+        gg = gamma_gamma.fit(x, s.monetary, penalizer=penalizer)
+        if gg.params.q <= 1:
+            result.errors["gamma_gamma"] = (f"q = {gg.params.q:.3f} ≤ 1: the spend distribution has no finite "
+                                            "mean, so expected spend is undefined")
+            result.gamma_gamma = gg
+        else:
+            result.gamma_gamma = gg
+            result.expected_spend = gamma_gamma.expected_spend(gg.params, x, s.monetary)
+    if result.bgnbd is not None and result.expected_spend is not None:
+        step = 1 if s.period == "week" else 7  # daily models are discounted week by week
+        result.clv = clv.lifetime_value(result.bgnbd.params, result.expected_spend, x, t_x, T, horizon=horizon,
+                                        discount_rate=rate, margin=margin, step=step)
+    return result
+
+
+def spend_frequency_correlation(x, monetary):
+    """Pearson correlation of x and z̄ among repeat customers (Gamma-Gamma assumes it is near 0)."""
+    keep = gamma_gamma.usable(x, monetary)
+    if keep.sum() < 3:
+        return None
+    xs, zs = np.asarray(x, dtype=np.float64)[keep], np.asarray(monetary, dtype=np.float64)[keep]
+    if xs.std() == 0 or zs.std() == 0:
+        return None
+    return float(np.corrcoef(xs, zs)[0, 1])

@@ -1,0 +1,42 @@
+"""Vectorised simulation from the BG/NBD and Gamma-Gamma models, for tests and benchmarks.
+
+BG/NBD, exactly: λ ~ Gamma(r, rate α), p ~ Beta(a, b); in (0, T] the customer makes K ~ Poisson(λT)
+purchase opportunities, and drops out after the N-th repeat purchase, N ~ Geometric(p) on {1, 2, …}; so
+x = min(K, N).  Given K, the purchase times are K uniform order statistics on (0, T], and the x-th of
+them is T · Beta(x, K − x + 1).
+"""
+
+import numpy as np
+
+from .bgnbd import _params as _bg_params
+from .gamma_gamma import _params as _gg_params
+
+
+def simulate_bgnbd(params, T, rng):
+    """``(x, t_x)`` for customers of ages ``T`` (array, in periods)."""
+    r, alpha, a, b = _bg_params(params)
+    T = np.asarray(T, dtype=np.float64)
+    n = len(T)
+    lam = rng.gamma(r, 1 / alpha, n)
+    p = rng.beta(a, b, n)
+    k = rng.poisson(lam * T)
+    dies_after = rng.geometric(np.clip(p, 1e-12, 1))
+    x = np.minimum(k, dies_after)
+    t_x = np.zeros(n)
+    has = x > 0
+    t_x[has] = T[has] * rng.beta(x[has], k[has] - x[has] + 1)
+    return x.astype(np.int64), t_x
+
+
+def simulate_gamma_gamma(params, x, rng):
+    """Mean value of the x repeat transactions of each customer (0 when x = 0).
+
+    ν ~ Gamma(q, rate γ) per customer; each value ~ Gamma(p, rate ν), so their mean ~ Gamma(px, rate νx).
+    """
+    p, q, g = _gg_params(params)
+    x = np.asarray(x)
+    nu = rng.gamma(q, 1 / g, len(x))
+    z = np.zeros(len(x))
+    has = x > 0
+    z[has] = rng.gamma(p * x[has], 1 / (nu[has] * x[has]))
+    return z
