@@ -1,0 +1,380 @@
+"""Customer value analysis of a transactions file, without importing it and without a database.
+
+    crm analyze orders.csv --customer 客户编号 --date 日期 --amount 金额 --cost 成本 --period week \\
+        --as-of 2024-12-31 --out customers.csv --json
+
+Prints RFM segments and score distributions, value tiers with the 80/20 figure and the Gini coefficient,
+and the fitted BG/NBD and Gamma-Gamma parameters; writes one row per customer to ``--out``.  The
+methods are described in docs/analytics.md.
+"""
+
+import csv
+import json
+import math
+import re
+import sys
+
+import numpy as np
+from django.core.management.base import BaseCommand, CommandError
+
+from crm.analytics.stats import analysis, rfm, summary, value
+
+DATE_RE = re.compile(r"^\s*(\d{4})(?:([-/.])(\d{1,2})\2(\d{1,2})|(\d{2})(\d{2}))(?:[ T].*)?\s*$")
+CURRENCY = str.maketrans("", "", ",¥￥$€£ \u00a0")
+MAX_LISTED = 20
+LORENZ_POINTS = 21
+
+
+class BadRows(Exception):
+    pass
+
+
+def parse_date(text):
+    """Days since the epoch from 'YYYY-MM-DD', 'YYYY/MM/DD', 'YYYY.MM.DD' or 'YYYYMMDD' (a time part is
+    ignored); ``None`` when it is not a date."""
+    match = DATE_RE.match(text)
+    if not match:
+        return None
+    year = int(match.group(1))
+    month = int(match.group(3) or match.group(5))
+    day = int(match.group(4) or match.group(6))
+    if not 1 <= month <= 12 or day < 1:
+        return None
+    start = np.datetime64(f"{year:04d}-{month:02d}", "M")
+    if day > ((start + 1).astype("datetime64[D]") - start.astype("datetime64[D]")).astype(int):
+        return None
+    return int(start.astype("datetime64[D]").astype(np.int64)) + day - 1
+
+
+def parse_amount(text):
+    """A number, allowing thousands separators and a currency sign; ``None`` when it is not one."""
+    cleaned = text.strip().translate(CURRENCY)
+    if not cleaned:
+        return None
+    try:
+        number = float(cleaned)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def day_to_iso(day):
+    return str(np.datetime64(int(day), "D"))
+
+
+def read_transactions(path, *, customer, date, amount, cost=None, delimiter=","):
+    """Parse the file; return the arrays and the list of bad rows as ``(line, reason)``."""
+    try:
+        handle = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115 — closed below
+    except OSError as exc:
+        raise CommandError(f"Cannot open {path}: {exc.strerror}.") from exc
+    with handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise CommandError(f"{path} is empty.") from None
+        except UnicodeDecodeError as exc:
+            raise CommandError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}).") from exc
+        names = [h.strip() for h in header]
+        wanted = {"--customer": customer, "--date": date, "--amount": amount}
+        if cost:
+            wanted["--cost"] = cost
+        index, missing = {}, []
+        for option, name in wanted.items():
+            found = _find_column(names, name)
+            if found is None:
+                missing.append(f"{option} {name!r}")
+            else:
+                index[option] = found
+        if missing:
+            raise CommandError(f"Column not found in {path}: {', '.join(missing)}. "
+                               f"The header has: {', '.join(repr(n) for n in names)}.")
+        ci, di, ai = index["--customer"], index["--date"], index["--amount"]
+        ki = index.get("--cost")
+        need = max(index.values()) + 1
+        ids, days, amounts, costs, bad = [], [], [], [], []
+        try:
+            for row in reader:
+                line = reader.line_num
+                if not any(cell.strip() for cell in row):
+                    continue  # blank lines are not data
+                if len(row) < need:
+                    bad.append((line, f"{len(row)} fields, expected at least {need}"))
+                    continue
+                reasons = []
+                cust = row[ci].strip()
+                if not cust:
+                    reasons.append("empty customer")
+                d = parse_date(row[di])
+                if d is None:
+                    reasons.append(f"bad date {row[di]!r}")
+                a = parse_amount(row[ai])
+                if a is None:
+                    reasons.append(f"bad amount {row[ai]!r}")
+                k = 0.0
+                if ki is not None:
+                    k = parse_amount(row[ki])
+                    if k is None:
+                        reasons.append(f"bad cost {row[ki]!r}")
+                if reasons:
+                    bad.append((line, "; ".join(reasons)))
+                    continue
+                ids.append(cust)
+                days.append(d)
+                amounts.append(a)
+                costs.append(k)
+        except UnicodeDecodeError as exc:
+            raise CommandError(f"{path} is not UTF-8 text (after line {reader.line_num}: {exc.reason}).") from exc
+        except csv.Error as exc:
+            raise CommandError(f"{path}, line {reader.line_num}: {exc}.") from exc
+    return (np.array(ids, dtype=str), np.array(days, dtype=np.int64), np.array(amounts, dtype=np.float64),
+            np.array(costs, dtype=np.float64) if ki is not None else None, bad)
+
+
+def _find_column(names, name):
+    if name in names:
+        return names.index(name)
+    folded = [n.casefold() for n in names]
+    return folded.index(name.strip().casefold()) if name.strip().casefold() in folded else None
+
+
+def _num(v, digits=6):
+    """JSON-safe float: NaN and infinities become null."""
+    if v is None:
+        return None
+    v = float(v)
+    return round(v, digits) if math.isfinite(v) else None
+
+
+class Command(BaseCommand):
+    help = ("Analyse a transactions CSV file: RFM segments, value tiers and 80/20, BG/NBD and Gamma-Gamma "
+            "fits, lifetime value; no database needed.")
+    requires_system_checks = []
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="CSV file, UTF-8 (with or without BOM), with a header row.")
+        parser.add_argument("--customer", required=True, help="Column with the customer id.")
+        parser.add_argument("--date", required=True, help="Column with the purchase date (YYYY-MM-DD, YYYYMMDD …).")
+        parser.add_argument("--amount", required=True, help="Column with the amount of the purchase.")
+        parser.add_argument("--cost", help="Column with the cost of the purchase (tiers then use gross profit).")
+        parser.add_argument("--as-of", help="Analysis date (default: the latest date in the file); later rows "
+                                            "are ignored.")
+        parser.add_argument("--period", choices=["day", "week"], default="week",
+                            help="Time unit of the models (alpha is in this unit). Default: week.")
+        parser.add_argument("--out", help="Write one row per customer to this CSV file.")
+        parser.add_argument("--json", action="store_true", help="Print the summary as JSON.")
+        parser.add_argument("--skip-bad", action="store_true",
+                            help="Skip rows that cannot be read (and report them) instead of stopping.")
+        parser.add_argument("--delimiter", default=",", help="Field delimiter (default ',').")
+        parser.add_argument("--horizon", type=float, help="Lifetime value horizon in periods (default: one year).")
+        parser.add_argument("--discount-rate", type=float, default=0.10,
+                            help="Annual discount rate for lifetime value (default 0.10).")
+        parser.add_argument("--margin", type=float,
+                            help="Margin factor for lifetime value: 1 = revenue (default without --cost); with "
+                                 "--cost the default is the file's gross margin rate.")
+        parser.add_argument("--high", type=float, default=0.80, help="Tier threshold of high-value (default 0.80).")
+        parser.add_argument("--general", type=float, default=0.95, help="Tier threshold of general (default 0.95).")
+
+    def handle(self, *args, **opts):
+        if len(opts["delimiter"]) != 1:
+            raise CommandError("--delimiter must be one character.")
+        if not 0 < opts["high"] <= opts["general"] <= 1:
+            raise CommandError("Tier thresholds must satisfy 0 < --high <= --general <= 1.")
+        ids, days, amounts, costs, bad = read_transactions(
+            opts["file"], customer=opts["customer"], date=opts["date"], amount=opts["amount"], cost=opts["cost"],
+            delimiter=opts["delimiter"])
+        if bad and not opts["skip_bad"]:
+            raise CommandError(_bad_rows_message(opts["file"], bad) + " Fix them, or pass --skip-bad to skip them.")
+        if bad:
+            self.stderr.write(_bad_rows_message(opts["file"], bad) + " Skipped.")
+        if len(ids) == 0:
+            raise CommandError(f"{opts['file']} has no transactions to analyse.")
+        as_of = int(days.max())
+        if opts["as_of"]:
+            as_of = parse_date(opts["as_of"])
+            if as_of is None:
+                raise CommandError(f"--as-of {opts['as_of']!r} is not a date (use YYYY-MM-DD).")
+        s = summary.summarize(ids, days, amounts, costs, as_of=as_of, period=opts["period"])
+        if s.n == 0:
+            raise CommandError(f"No transactions on or before {day_to_iso(as_of)}.")
+        margin = opts["margin"]
+        if margin is None:
+            margin = 1.0
+            if costs is not None and s.revenue.sum() > 0:
+                margin = float(s.gross_profit.sum() / s.revenue.sum())
+        result = analysis.analyze(s, horizon=opts["horizon"], annual_discount_rate=opts["discount_rate"],
+                                  margin=margin, thresholds=(opts["high"], opts["general"]))
+        report = build_report(result, rows=len(ids) + len(bad), bad=bad, has_cost=costs is not None)
+        if opts["out"]:
+            write_customers(opts["out"], result)
+            report["out"] = opts["out"]
+        if opts["json"]:
+            self.stdout.write(json.dumps(report, ensure_ascii=False, indent=2))
+        else:
+            self.stdout.write(render_text(report))
+
+
+def _bad_rows_message(path, bad):
+    listed = "; ".join(f"line {line}: {reason}" for line, reason in bad[:MAX_LISTED])
+    more = f"; and {len(bad) - MAX_LISTED} more" if len(bad) > MAX_LISTED else ""
+    return f"{path}: {len(bad)} row(s) cannot be read — {listed}{more}."
+
+
+def build_report(result, *, rows, bad, has_cost):
+    s = result.summary
+    table = result.segment_table
+    profit = s.gross_profit
+    basis = "gross_profit" if has_cost else "revenue"
+    share80 = value.customers_for_share(profit, 0.80)
+    tiers = value.tier_summary(profit, result.tier)
+    lorenz_x, lorenz_y = value.lorenz_curve(profit, points=LORENZ_POINTS)
+    basis_words = "gross profit" if has_cost else "revenue"
+    report = {
+        "as_of": day_to_iso(s.as_of_day),
+        "period": s.period,
+        "input": {
+            "rows": rows,
+            "skipped_rows": len(bad),
+            "skipped": [{"line": line, "reason": reason} for line, reason in bad[:100]],
+            "transactions": int(s.transactions.sum()),
+        },
+        "customers": s.n,
+        "rfm": {
+            "recency": "days since the last purchase",
+            "frequency": "number of purchase days",
+            "monetary": "total amount",
+            "segments": rfm.segment_counts(result.segment, table),
+            "segment_labels": {key: label for key, label, _cells in table},
+            "scores": {"R": rfm.score_distribution(result.r_score), "F": rfm.score_distribution(result.f_score),
+                       "M": rfm.score_distribution(result.m_score)},
+            "grid": {"rows": "R = 1 … 5", "columns": "F = 1 … 5",
+                     "counts": rfm.grid_counts(result.r_score, result.f_score).tolist()},
+        },
+        "tiers": {
+            "basis": basis,
+            "thresholds": list(result.thresholds),
+            "counts": tiers.counts,
+            "customer_shares": {k: _num(v) for k, v in tiers.customer_shares.items()},
+            "profit_shares": {k: _num(v) for k, v in tiers.profit_shares.items()},
+            "customers_for_80_percent": _num(share80),
+            "sentence": (f"{share80 * 100:.1f}% of customers bring 80% of {basis_words}" if share80 is not None
+                         else f"no customer has a positive {basis_words}"),
+            "gini": _num(value.gini(profit)),
+            "loss_making_customers": int(np.sum(profit < 0)),
+            "lorenz": {"customer_share": [_num(v, 4) for v in lorenz_x],
+                       "profit_share": [_num(v, 4) for v in lorenz_y]},
+        },
+        "bgnbd": None,
+        "gamma_gamma": None,
+        "clv": None,
+        "errors": result.errors,
+    }
+    if result.bgnbd is not None:
+        fit = result.bgnbd
+        report["bgnbd"] = {**{k: _num(v) for k, v in fit.params.as_dict().items()},
+                           "log_likelihood": _num(fit.log_likelihood, 4),
+                           "std_errors": {k: _num(v) for k, v in fit.std_errors.items()},
+                           "customers": int(fit.customers), "distinct_rows": fit.rows,
+                           "converged": fit.converged,
+                           "mean_p_alive": _num(result.p_alive.mean())}
+    if result.gamma_gamma is not None:
+        gg = result.gamma_gamma
+        report["gamma_gamma"] = {**{k: _num(v) for k, v in gg.params.as_dict().items()},
+                                 "log_likelihood": _num(gg.log_likelihood, 4),
+                                 "std_errors": {k: _num(v) for k, v in gg.std_errors.items()},
+                                 "customers": int(gg.customers), "converged": gg.converged,
+                                 "mean_spend": _num(gg.params.mean_spend),
+                                 "frequency_spend_correlation": _num(
+                                     analysis.spend_frequency_correlation(s.frequency, s.monetary))}
+    if result.clv is not None:
+        report["clv"] = {"horizon_periods": result.horizon, "discount_rate_per_period": _num(result.discount_rate, 8),
+                         "margin": _num(result.margin), "basis": "margin" if result.margin != 1 else "revenue",
+                         "total": _num(result.clv.sum(), 2), "mean": _num(result.clv.mean(), 4)}
+    return report
+
+
+COLUMNS = ["customer", "first_purchase", "last_purchase", "transactions", "frequency", "recency", "T", "monetary",
+           "revenue", "gross_profit", "R", "F", "M", "segment", "tier", "p_alive", "expected_purchases_next_period",
+           "expected_purchases_horizon", "expected_spend", "clv", "next_purchase_date"]
+
+
+def write_customers(path, result):
+    s = result.summary
+    n = s.n
+    blank = [""] * n
+
+    def col(values, digits):
+        if values is None:
+            return blank
+        rounded = np.round(np.asarray(values, dtype=np.float64), digits)
+        return ["" if not math.isfinite(v) else v for v in rounded.tolist()]
+
+    keys = [key for key, _label, _cells in result.segment_table]
+    seg = np.array(keys, dtype=object)[result.segment].tolist()
+    tier = np.array(value.TIER_KEYS, dtype=object)[result.tier].tolist()
+    first = s.first_day.astype("datetime64[D]").astype(str).tolist()
+    last = s.last_day.astype("datetime64[D]").astype(str).tolist()
+    if result.next_purchase is not None:
+        offset = np.round(result.next_purchase * s.period_days)
+        ok = np.isfinite(offset)
+        dates = np.full(n, "", dtype=object)
+        dates[ok] = (s.as_of_day + offset[ok].astype(np.int64)).astype("datetime64[D]").astype(str)
+        next_dates = dates.tolist()
+    else:
+        next_dates = blank
+    columns = [s.customer.tolist(), first, last, s.transactions.tolist(), s.frequency.tolist(),
+               col(s.recency, 4), col(s.T, 4), col(s.monetary, 4), col(s.revenue, 4), col(s.gross_profit, 4),
+               result.r_score.tolist(), result.f_score.tolist(), result.m_score.tolist(), seg, tier,
+               col(result.p_alive, 6), col(result.expected_next_period, 6), col(result.expected_horizon, 6),
+               col(result.expected_spend, 4), col(result.clv, 4), next_dates]
+    try:
+        handle = sys.stdout if path == "-" else open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115
+    except OSError as exc:
+        raise CommandError(f"Cannot write {path}: {exc.strerror}.") from exc
+    try:
+        writer = csv.writer(handle)
+        writer.writerow(COLUMNS)
+        writer.writerows(zip(*columns, strict=True))
+    finally:
+        if handle is not sys.stdout:
+            handle.close()
+
+
+def render_text(report):
+    lines = [f"Customers: {report['customers']} (as of {report['as_of']}, period {report['period']}; "
+             f"{report['input']['transactions']} transactions from {report['input']['rows']} rows"
+             + (f", {report['input']['skipped_rows']} skipped" if report["input"]["skipped_rows"] else "") + ")"]
+    lines.append("")
+    lines.append("RFM segments:")
+    labels = report["rfm"]["segment_labels"]
+    n = max(report["customers"], 1)
+    for key, count in report["rfm"]["segments"].items():
+        lines.append(f"  {labels[key]:<20} {count:>9}  {count / n:6.1%}")
+    t = report["tiers"]
+    lines.append("")
+    lines.append(f"Value tiers (by {t['basis'].replace('_', ' ')}, thresholds {t['thresholds'][0]:.0%} / "
+                 f"{t['thresholds'][1]:.0%}):")
+    basis = t["basis"].replace("_", " ")
+    for key in value.TIER_KEYS:
+        lines.append(f"  {key.replace('_', '-'):<12} {t['counts'][key]:>9} customers  "
+                     f"{t['customer_shares'][key]:6.1%} of customers  {t['profit_shares'][key]:6.1%} of {basis}")
+    lines.append(f"  {t['sentence']}; Gini {t['gini']:.3f}")
+    lines.append("")
+    b = report["bgnbd"]
+    if b:
+        lines.append(f"BG/NBD: r {b['r']:.4f}  alpha {b['alpha']:.4f}  a {b['a']:.4f}  b {b['b']:.4f}  "
+                     f"log-likelihood {b['log_likelihood']:.2f}  (mean P(alive) {b['mean_p_alive']:.3f})")
+    g = report["gamma_gamma"]
+    if g:
+        lines.append(f"Gamma-Gamma: p {g['p']:.4f}  q {g['q']:.4f}  gamma {g['gamma']:.4f}  "
+                     f"log-likelihood {g['log_likelihood']:.2f}  ({g['customers']} repeat customers)")
+    c = report["clv"]
+    if c:
+        lines.append(f"Lifetime value over {c['horizon_periods']:g} {report['period']}s ({c['basis']}): "
+                     f"total {c['total']:,.2f}, mean {c['mean']:,.2f}")
+    for model, message in report["errors"].items():
+        lines.append(f"{model}: {message}")
+    if report.get("out"):
+        lines.append(f"Per-customer results written to {report['out']}.")
+    return "\n".join(lines)
