@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "crm.customers",
     "crm.sales",
     "crm.activities",
+    "crm.analytics",
     "crm.demo",
 ]
 

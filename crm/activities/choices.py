@@ -36,6 +36,7 @@ class TodoKind(models.TextChoices):
     FOLLOW_UP = "follow_up", _("follow-up")
     TASK = "task", _("task")
     POOL_WARNING = "pool_warning", _("customer about to return to the pool")
+    VALUE_ALERT = "value_alert", _("customer value dropped")
 
 
 class TimelineKind(models.TextChoices):

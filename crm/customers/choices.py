@@ -62,6 +62,16 @@ class PurchaseRole(models.TextChoices):
     OTHER = "other", _("other")
 
 
+class RelationshipLevel(models.TextChoices):
+    """Kotler's five levels of relationship (seed 003, R7.1)."""
+
+    BASIC = "basic", _("basic")
+    REACTIVE = "reactive", _("reactive")
+    ACCOUNTABLE = "accountable", _("accountable")
+    PROACTIVE = "proactive", _("proactive")
+    PARTNERSHIP = "partnership", _("partnership")
+
+
 # The 34 provincial-level divisions of China, by their usual short form in addresses.
 PROVINCES = [
     "北京市", "天津市", "上海市", "重庆市", "河北省", "山西省", "辽宁省", "吉林省", "黑龙江省",

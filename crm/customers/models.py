@@ -8,7 +8,16 @@ from crm.core.models import ChangeLoggedModel, CustomFieldsModel, ExternalRefMod
 from crm.core.text import pinyin_keys
 from crm.core.visibility import RestrictedModel, RestrictedQuerySet
 
-from .choices import CustomerKind, CustomerStatus, CustomerType, Industry, Province, PurchaseRole, Source
+from .choices import (
+    CustomerKind,
+    CustomerStatus,
+    CustomerType,
+    Industry,
+    Province,
+    PurchaseRole,
+    RelationshipLevel,
+    Source,
+)
 
 
 class Tag(ChangeLoggedModel):
@@ -51,6 +60,11 @@ class Customer(RestrictedModel, ChangeLoggedModel, CustomFieldsModel, ExternalRe
                                on_delete=models.PROTECT, related_name="customers")
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="customers")
     notes = models.TextField(_("notes"), blank=True)
+    estimated_annual_need = models.DecimalField(
+        _("estimated annual need"), max_digits=14, decimal_places=2, null=True, blank=True,
+        help_text=_("What the customer buys per year from all suppliers; gives the share of wallet."))
+    relationship_level = models.CharField(_("relationship level practised"), max_length=12,
+                                          choices=RelationshipLevel.choices, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True,
                                    blank=True, on_delete=models.SET_NULL, related_name="+", editable=False)
     # Kept in step by the order and interaction services; drives the customer pool (R1.3).
