@@ -13,6 +13,7 @@ import numpy as np
 from . import bgnbd, clv, gamma_gamma, rfm, value
 
 PERIODS_PER_YEAR = {"day": 365.0, "week": 365.0 / 7}
+MIN_REPEATERS = 30  # below this, the fits are reported with a warning
 
 
 @dataclass
@@ -68,17 +69,30 @@ def analyze(summary, *, horizon=None, annual_discount_rate=0.10, margin=1.0, thr
         if not all(np.isfinite(v) for v in fit.params.as_dict().values()) or not np.isfinite(fit.log_likelihood):
             result.errors["bgnbd"] = f"the purchase model did not converge ({fit.message})"
         else:
-            result.bgnbd = fit
-            result.p_alive = bgnbd.p_alive(fit.params, x, t_x, T)
-            result.expected_next_period = bgnbd.expected_purchases(fit.params, 1.0, x, t_x, T)
-            result.expected_horizon = bgnbd.expected_purchases(fit.params, float(horizon), x, t_x, T)
-            result.next_purchase = clv.next_purchase(x, t_x, T, fit.params)
-            if not fit.converged:
-                result.errors["bgnbd"] = f"warning: the optimiser stopped early ({fit.message})"
+            with np.errstate(all="ignore"):
+                next_period = bgnbd.expected_purchases(fit.params, 1.0, x, t_x, T)
+                over_horizon = bgnbd.expected_purchases(fit.params, float(horizon), x, t_x, T)
+            if not (np.all(np.isfinite(next_period)) and np.all(np.isfinite(over_horizon))):
+                result.errors["bgnbd"] = (f"the fitted purchase model is degenerate (a = {fit.params.a:.4g}, "
+                                          f"b = {fit.params.b:.4g}); more history is needed")
+            else:
+                result.bgnbd = fit
+                result.p_alive = bgnbd.p_alive(fit.params, x, t_x, T)
+                result.expected_next_period, result.expected_horizon = next_period, over_horizon
+                result.next_purchase = clv.next_purchase(x, t_x, T, fit.params)
+                repeaters = int(np.sum(x > 0))
+                if not fit.converged:
+                    result.errors["bgnbd"] = f"warning: the optimiser stopped early ({fit.message})"
+                elif repeaters < MIN_REPEATERS:
+                    result.errors["bgnbd"] = (f"warning: only {repeaters} customers bought more than once; "
+                                              "the estimates are unreliable")
     if int(np.sum(gamma_gamma.usable(x, s.monetary))) < 2:
         result.errors["gamma_gamma"] = "the spend model needs at least two customers with repeat purchases"
     else:
         gg = gamma_gamma.fit(x, s.monetary, penalizer=penalizer)
+        if gg.customers < MIN_REPEATERS:
+            result.errors["gamma_gamma"] = (f"warning: only {int(gg.customers)} customers with repeat purchases; "
+                                            "the estimates are unreliable")
         if gg.params.q <= 1:
             result.errors["gamma_gamma"] = (f"q = {gg.params.q:.3f} ≤ 1: the spend distribution has no finite "
                                             "mean, so expected spend is undefined")
