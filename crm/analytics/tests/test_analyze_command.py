@@ -1,0 +1,157 @@
+"""``crm analyze`` needs no database: these tests use none."""
+
+import csv
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from crm.analytics.management.commands.analyze import Command, parse_amount, parse_date
+
+
+def analyze(*args):
+    out, err = StringIO(), StringIO()
+    call_command(Command(), *[str(a) for a in args], stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def write(tmp_path, text, name="t.csv", encoding="utf-8"):
+    path = tmp_path / name
+    path.write_text(text, encoding=encoding)
+    return path
+
+
+def test_cdnow_weekly_reproduces_the_published_estimates(cdnow_csv, tmp_path):
+    out_file = tmp_path / "customers.csv"
+    out, _ = analyze(cdnow_csv, "--customer", "customer", "--date", "date", "--amount", "amount",
+                     "--as-of", "1997-09-30", "--period", "week", "--out", out_file, "--json")
+    report = json.loads(out)
+    assert report["customers"] == 2357
+    assert report["as_of"] == "1997-09-30" and report["period"] == "week"
+    b = report["bgnbd"]
+    assert (round(b["r"], 3), round(b["alpha"], 3), round(b["a"], 3), round(b["b"], 3)) == (0.243, 4.414, 0.793, 2.426)
+    assert round(b["log_likelihood"], 1) == -9582.4
+    g = report["gamma_gamma"]
+    assert (round(g["p"], 2), round(g["q"], 2), round(g["gamma"], 2)) == (6.25, 3.74, 15.44)
+    assert isinstance(g["log_likelihood"], float)
+    assert sum(report["rfm"]["segments"].values()) == 2357
+    for letter in "RFM":
+        assert sum(report["rfm"]["scores"][letter].values()) == 2357
+    tiers = report["tiers"]
+    assert sum(tiers["counts"].values()) == 2357
+    assert sum(tiers["customer_shares"].values()) == pytest.approx(1, abs=1e-5)
+    assert sum(tiers["profit_shares"].values()) == pytest.approx(1, abs=1e-5)
+    assert tiers["sentence"].endswith("of customers bring 80% of revenue")
+    assert 0 < tiers["gini"] < 1
+
+    with out_file.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 2357
+    first = rows[0]
+    assert first["customer"] == "00004"
+    history = (first["frequency"], first["recency"], first["T"], first["monetary"])
+    assert history == ("2", "30.4286", "38.8571", "22.345")
+    for column in ("p_alive", "expected_purchases_next_period", "expected_spend", "clv", "next_purchase_date",
+                   "segment", "tier", "R", "F", "M"):
+        assert first[column] != "", column
+    one_timer = next(row for row in rows if row["frequency"] == "0")
+    assert float(one_timer["p_alive"]) == 1.0
+
+
+def test_readable_summary_without_json(cdnow_csv):
+    out, _ = analyze(cdnow_csv, "--customer", "customer", "--date", "date", "--amount", "amount",
+                     "--as-of", "1997-09-30")
+    assert "Customers: 2357" in out
+    assert "Champions" in out and "BG/NBD: r 0.2426" in out and "Gamma-Gamma: p 6.2496" in out
+
+
+def test_utf8_bom_chinese_headers_costs_and_as_of(tmp_path):
+    text = ("\ufeff客户,日期,金额,成本\n"
+            "甲,2024-01-01,100,60\n甲,2024-01-01,50,30\n甲,2024/02/01,80,50\n乙,20240115,\"1,000.00\",900\n"
+            "丙,2024-03-01 10:30,¥20,5\n丙,2024-12-31,20,5\n")
+    out, _ = analyze(write(tmp_path, text), "--customer", "客户", "--date", "日期", "--amount", "金额",
+                     "--cost", "成本", "--as-of", "2024-06-30", "--json")
+    report = json.loads(out)
+    assert report["customers"] == 3
+    assert report["input"]["transactions"] == 4  # same-day merge; the December row is after the as-of date
+    assert report["tiers"]["basis"] == "gross_profit"
+    assert report["rfm"]["segments"]["at_risk"] == 1  # 甲: last bought 2024-02-01
+    # Three customers are too few for a model: the command still answers, and says so.
+    assert report["errors"]["bgnbd"].startswith(("warning: only 1 customers", "the fitted purchase model"))
+
+
+def test_period_day_scales_alpha_by_seven(cdnow_csv):
+    args = [cdnow_csv, "--customer", "number", "--date", "date", "--amount", "amount", "--as-of", "1997-09-30",
+            "--json"]
+    week = json.loads(analyze(*args, "--period", "week")[0])["bgnbd"]
+    day = json.loads(analyze(*args, "--period", "day")[0])["bgnbd"]
+    assert day["alpha"] == pytest.approx(7 * week["alpha"], rel=1e-4)
+    assert day["r"] == pytest.approx(week["r"], rel=1e-4) and day["b"] == pytest.approx(week["b"], rel=1e-4)
+
+
+def test_missing_column_names_what_the_header_has(tmp_path):
+    path = write(tmp_path, "id,day,value\n1,2024-01-01,5\n")
+    with pytest.raises(CommandError, match=r"--date 'date'.*The header has: 'id', 'day', 'value'"):
+        analyze(path, "--customer", "id", "--date", "date", "--amount", "value")
+
+
+def test_bad_dates_and_amounts_are_listed_with_line_numbers(tmp_path):
+    path = write(tmp_path, "c,d,a\n1,2024-01-01,5\n2,2024-02-30,5\n3,2024-01-02,abc\n4,,7\n5,2024-01-03\n")
+    with pytest.raises(CommandError) as info:
+        analyze(path, "--customer", "c", "--date", "d", "--amount", "a")
+    message = str(info.value)
+    assert "4 row(s) cannot be read" in message
+    assert "line 3: bad date '2024-02-30'" in message
+    assert "line 4: bad amount 'abc'" in message
+    assert "line 5: bad date ''" in message
+    assert "line 6: 2 fields, expected at least 3" in message
+    assert "--skip-bad" in message
+
+
+def test_skip_bad_skips_and_reports(tmp_path):
+    path = write(tmp_path, "c,d,a\n1,2024-01-01,5\n1,2024-01-09,6\n2,2024-01-05,x\n2,2024-01-06,4\n")
+    out, err = analyze(path, "--customer", "c", "--date", "d", "--amount", "a", "--skip-bad", "--json")
+    report = json.loads(out)
+    assert report["input"]["skipped_rows"] == 1
+    assert report["input"]["skipped"] == [{"line": 4, "reason": "bad amount 'x'"}]
+    assert report["customers"] == 2
+    assert "1 row(s) cannot be read" in err
+
+
+def test_empty_file_bad_as_of_and_nothing_before_it(tmp_path):
+    with pytest.raises(CommandError, match="is empty"):
+        analyze(write(tmp_path, ""), "--customer", "c", "--date", "d", "--amount", "a")
+    with pytest.raises(CommandError, match="no transactions"):
+        analyze(write(tmp_path, "c,d,a\n"), "--customer", "c", "--date", "d", "--amount", "a")
+    path = write(tmp_path, "c,d,a\n1,2024-01-01,5\n")
+    with pytest.raises(CommandError, match="--as-of 'soon' is not a date"):
+        analyze(path, "--customer", "c", "--date", "d", "--amount", "a", "--as-of", "soon")
+    with pytest.raises(CommandError, match="No transactions on or before 2023-12-31"):
+        analyze(path, "--customer", "c", "--date", "d", "--amount", "a", "--as-of", "2023-12-31")
+    with pytest.raises(CommandError, match="Cannot open"):
+        analyze(tmp_path / "missing.csv", "--customer", "c", "--date", "d", "--amount", "a")
+
+
+def test_not_utf8_is_a_clear_error(tmp_path):
+    path = tmp_path / "gbk.csv"
+    path.write_bytes("客户,日期,金额\n甲,2024-01-01,5\n".encode("gbk"))
+    with pytest.raises(CommandError, match="not UTF-8"):
+        analyze(path, "--customer", "客户", "--date", "日期", "--amount", "金额")
+
+
+def test_one_time_buyers_only_still_give_rfm_and_tiers(tmp_path):
+    path = write(tmp_path, "c,d,a\n1,2024-01-01,5\n2,2024-01-05,6\n3,2024-01-07,1\n")
+    report = json.loads(analyze(path, "--customer", "c", "--date", "d", "--amount", "a", "--json")[0])
+    assert report["customers"] == 3
+    assert report["bgnbd"] is None and report["gamma_gamma"] is None
+    assert set(report["errors"]) == {"bgnbd", "gamma_gamma"}
+
+
+def test_parsers():
+    assert parse_date("1997-01-01") == 9862 == parse_date("19970101") == parse_date("1997/1/1")
+    assert parse_date("1997-01-01T10:00:00") == 9862
+    assert parse_date("1997-02-29") is None and parse_date("1997-13-01") is None and parse_date("x") is None
+    assert parse_amount(" 1,234.50 ") == 1234.5 and parse_amount("¥12") == 12 and parse_amount("-3") == -3
+    assert parse_amount("") is None and parse_amount("nan") is None and parse_amount("1e999") is None
