@@ -251,3 +251,47 @@ class UserAdminPage(BasePage):
         expect(self.page.get_by_test_id("user-table")).to_be_visible()
         return self
 
+
+
+class PoolPage(BasePage):
+    """The customer pool: claimable customers, a Claim button per row (htmx swaps the row and the cap)."""
+
+    url_name = "customers:pool"
+
+    @property
+    def rows(self):
+        return self.page.get_by_test_id("pool-row")
+
+    def row(self, name):
+        return self.rows.filter(has=self.page.get_by_test_id("pool-name").get_by_text(name, exact=True))
+
+    @property
+    def cap(self):
+        return self.page.get_by_test_id("pool-cap")
+
+    def claim(self, name):
+        row = self.row(name)
+        with self.page.expect_response(lambda r: "/claim/" in r.url):
+            row.get_by_test_id("pool-claim").click()
+        return row
+
+
+class HandoverPage(BasePage):
+    """Hand over a user's customers and to-dos to one person or a team."""
+
+    url_name = "customers:handover"
+
+    def choose_leaving_user(self, user):
+        with self.page.expect_response(lambda r: "from_user=" in r.url):
+            self.page.get_by_test_id("handover-from").select_option(str(user.pk))
+        return self.page.get_by_test_id("handover-counts")
+
+    def hand_over(self, *, to_user=None, to_unit=None, reason):
+        if to_user is not None:
+            self.page.get_by_test_id("handover-to-user").select_option(str(to_user.pk))
+        if to_unit is not None:
+            self.page.get_by_test_id("handover-to-unit").select_option(str(to_unit.pk))
+        self.page.get_by_test_id("handover-reason").fill(reason)
+        with self.page.expect_navigation():
+            self.page.get_by_test_id("handover-submit").click()
+        return self.page.get_by_test_id("handover-result")

@@ -472,3 +472,20 @@ def test_role_form_sets_the_customer_cap(org):
         "max_customers": "30"})
     assert response.status_code == 302
     assert Role.objects.get(pk=role.pk).max_customers == 30
+
+
+def test_pool_page_query_count_does_not_grow_with_rows(org, django_assert_max_num_queries):
+    from django.urls import reverse
+
+    client = page_client(org.rep)
+    CustomerFactory.create_batch(3, owner=None, branch=org.bj1)
+    client.get(reverse("customers:pool"))  # warm the session and content types
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as few:
+        client.get(reverse("customers:pool"))
+    CustomerFactory.create_batch(40, owner=None, branch=org.bj2)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(reverse("customers:pool"))
+    assert response.content.decode().count('data-testid="pool-row"') == 43
