@@ -42,7 +42,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -61,6 +61,7 @@ from .models import ChannelPartner, Order, OrderLine, Product, ProductCategory, 
 from .permissions import require_catalogue
 
 CENT = Decimal("0.01")
+QUANTUM = Decimal("0.001")
 HUNDRED = Decimal(100)
 # Most orders one bulk request may carry; CRM_ORDER_BULK_MAX in the settings overrides it.
 BULK_MAX_ORDERS = 5000
@@ -446,7 +447,7 @@ def _clean_lines(raw, lk: _Lookups):
         unit_cost = values["unit_cost"] if values["unit_cost"] is not None else product.standard_cost
         totals = line_totals(values["quantity"], unit_price, discount, unit_cost)
         lines.append({
-            "position": position, "product_id": product.id, "quantity": values["quantity"],
+            "position": position, "product_id": product.id, "quantity": values["quantity"].quantize(QUANTUM),
             "unit_price": money(unit_price), "discount_rate": money(discount), "unit_cost": money(unit_cost),
             "amount": totals.amount, "cost": totals.cost, "margin": totals.margin,
         })
@@ -546,7 +547,13 @@ class _Writes:
         if self.events:
             record_events(self.events)
         if self.touched:
-            touch_activity(self.touched)
+            # Only customers whose last activity moves forward (one read spares most of the writes when
+            # older orders are loaded).
+            current = dict(Customer.objects.filter(pk__in=list(self.touched))
+                           .values_list("pk", "last_activity_at"))
+            moved = {pk: at for pk, at in self.touched.items() if current.get(pk) is None or current[pk] < at}
+            if moved:
+                touch_activity(moved)
         self.audit, self.events, self.touched = [], [], {}
 
 
@@ -573,8 +580,8 @@ def _new_order(clean: _CleanOrder, *, actor):
     return order
 
 
-def _lines_for(order, clean: _CleanOrder):
-    return [OrderLine(order_id=order.pk, **line) for line in clean.lines]
+def _line_rows(order, clean: _CleanOrder):
+    return [{**line, "order_id": order.pk} for line in clean.lines]
 
 
 def _apply(order, clean: _CleanOrder, now):
@@ -588,11 +595,49 @@ UPDATE_FIELDS = [name[:-3] if name.endswith("_id") else name for name in ORDER_V
     "external_ref", "updated_at"]
 
 
+# Rows per INSERT statement: 5,000 parameters, well inside SQLite's and PostgreSQL's limits.
+LINES_PER_INSERT = 500
+LINE_COLUMNS = ("order_id", "position", "product_id", "quantity", "unit_price", "discount_rate", "unit_cost",
+                "amount", "cost", "margin")
+
+
+def _insert_lines(lines):
+    """Insert order lines with multi-row ``INSERT … VALUES (…), (…)`` statements of
+    :data:`LINES_PER_INSERT` rows.
+
+    ``bulk_create`` compiles every value through the ORM, which costs more than the database work for
+    thousands of lines; the values here are already typed and rounded by :func:`_clean_lines`."""
+    if not lines:
+        return
+    table = connection.ops.quote_name(OrderLine._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(OrderLine._meta.get_field(c).column) for c in LINE_COLUMNS)
+    row = "(" + ", ".join(["%s"] * len(LINE_COLUMNS)) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(lines), LINES_PER_INSERT):
+            chunk = lines[start:start + LINES_PER_INSERT]
+            params = [line[c] for line in chunk for c in LINE_COLUMNS]
+            cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(chunk))}", params)
+
+
+def _update_orders(orders):
+    """Write the new values of many orders: one prepared UPDATE run for every order (``bulk_update``
+    builds one CASE expression per column over all rows, which grows quadratically)."""
+    if not orders:
+        return
+    fields = [Order._meta.get_field(name) for name in UPDATE_FIELDS]
+    table = connection.ops.quote_name(Order._meta.db_table)
+    sets = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    rows = [(*(f.get_db_prep_save(getattr(order, f.attname), connection) for f in fields), order.pk)
+            for order in orders]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {table} SET {sets} WHERE {connection.ops.quote_name('id')} = %s", rows)
+
+
 def _insert_one(clean, *, actor, writes, now):
     order = _new_order(clean, actor=actor)
     order.created_at = order.updated_at = now
     order.save_base(raw=True)  # raw: the audit entry is written with the batch, not by the signal
-    OrderLine.objects.bulk_create(_lines_for(order, clean))
+    _insert_lines(_line_rows(order, clean))
     writes.created(order, actor=actor, now=now)
     return order
 
@@ -603,7 +648,7 @@ def _update_one(order, clean, *, actor, writes, now):
     Order.objects.filter(pk=order.pk).update(
         **{name: getattr(order, name) for name in (*ORDER_VALUE_FIELDS, "external_ref", "updated_at")})
     OrderLine.objects.filter(order_id=order.pk).delete()
-    OrderLine.objects.bulk_create(_lines_for(order, clean))
+    _insert_lines(_line_rows(order, clean))
     writes.updated(order, before, actor=actor, now=now, status_before=status_before)
     return order
 
@@ -732,10 +777,10 @@ def _write_bulk(creates, updates, *, actor, now):
             raise DatabaseError("bulk insert returned no ids")
         lines = []
         for order, (index, clean) in zip(orders, creates, strict=True):
-            lines += _lines_for(order, clean)
+            lines += _line_rows(order, clean)
             writes.created(order, actor=actor, now=now)
             results[index] = OrderResult(index, order.external_ref, CREATED, id=order.pk, order=order)
-        OrderLine.objects.bulk_create(lines, batch_size=2000)
+        _insert_lines(lines)
     if updates:
         changed = []
         for index, order, clean in updates:
@@ -744,10 +789,11 @@ def _write_bulk(creates, updates, *, actor, now):
             writes.updated(order, before, actor=actor, now=now, status_before=status_before)
             changed.append(order)
             results[index] = OrderResult(index, order.external_ref, UPDATED, id=order.pk, order=order)
-        Order.objects.bulk_update(changed, UPDATE_FIELDS, batch_size=500)
-        OrderLine.objects.filter(order_id__in=[o.pk for o in changed]).delete()
-        OrderLine.objects.bulk_create(
-            [line for _i, order, clean in updates for line in _lines_for(order, clean)], batch_size=2000)
+        _update_orders(changed)
+        ids = [o.pk for o in changed]
+        for start in range(0, len(ids), 500):
+            OrderLine.objects.filter(order_id__in=ids[start:start + 500]).delete()
+        _insert_lines([line for _i, order, clean in updates for line in _line_rows(order, clean)])
     writes.flush()
     return results
 
