@@ -292,6 +292,7 @@ class HandoverPage(BasePage):
         if to_unit is not None:
             self.page.get_by_test_id("handover-to-unit").select_option(str(to_unit.pk))
         self.page.get_by_test_id("handover-reason").fill(reason)
+        self.page.once("dialog", lambda dialog: dialog.accept())  # "Move all … now?"
         with self.page.expect_navigation():
             self.page.get_by_test_id("handover-submit").click()
         return self.page.get_by_test_id("handover-result")
