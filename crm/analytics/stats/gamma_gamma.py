@@ -20,8 +20,9 @@ and z̄) before trusting the CLV figures.
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
+from .bgnbd import _minimize
 from .compress import unique_rows
 
 
@@ -123,13 +124,12 @@ def fit(x, monetary, weights=None, *, penalizer=0.0, initial=None, compress=True
         value, grad, _ = _value_and_grad(theta, x, z, w, W, penalizer)
         return value, grad
 
-    result = optimize.minimize(fun, theta0, jac=True, method="L-BFGS-B",
-                               options={"maxiter": 1000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 20})
+    result = _minimize(fun, theta0)
     _, _, ll = _value_and_grad(result.x, x, z, w, W, penalizer)
     errors = _std_errors(lambda th: fun(th)[1], result.x, W) if std_errors else {}
     return GammaGammaFit(params=GammaGammaParams(*(float(v) for v in np.exp(result.x))), log_likelihood=ll,
                          customers=float(W), rows=len(x), iterations=int(result.nit),
-                         converged=bool(result.success), message=str(result.message), penalizer=penalizer,
+                         converged=result.converged, message=str(result.message), penalizer=penalizer,
                          std_errors=errors)
 
 
