@@ -38,6 +38,7 @@ class InteractionForm(forms.Form):
         for name, testid in (("kind", "interaction-kind"), ("summary", "interaction-summary"),
                              ("follow_up_on", "interaction-follow-up")):
             self.fields[name].widget.attrs["data-testid"] = testid
+            self.fields[name].testid = testid  # for the one-template select (partials/select.html)
 
     def service_data(self):
         return {name: self.cleaned_data[name] for name in INTERACTION_FORM_FIELDS}
