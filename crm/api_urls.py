@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("crm.customers.api.urls")),
     path("", include("crm.sales.api.urls")),
     path("", include("crm.activities.api.urls")),
+    path("", include("crm.analytics.api.urls")),
 ]
