@@ -64,7 +64,7 @@ class Customer(RestrictedModel, ChangeLoggedModel, CustomFieldsModel, ExternalRe
         _("estimated annual need"), max_digits=14, decimal_places=2, null=True, blank=True,
         help_text=_("What the customer buys per year from all suppliers; gives the share of wallet."))
     relationship_level = models.CharField(_("relationship level practised"), max_length=12,
-                                          choices=RelationshipLevel.choices, blank=True)
+                                          choices=RelationshipLevel.choices, blank=True, default="", db_default="")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True,
                                    blank=True, on_delete=models.SET_NULL, related_name="+", editable=False)
     # Kept in step by the order and interaction services; drives the customer pool (R1.3).
