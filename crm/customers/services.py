@@ -6,7 +6,8 @@ see, and runs in one transaction; the audit log records each change with the act
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, DateTimeField, Q, Value, When
+from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils.translation import gettext as _
 
 from crm.accounts.choices import Action
@@ -108,13 +109,21 @@ def _record_ownership(customer, *, actor, from_owner, from_branch, reason):
     return change
 
 
+TOUCH_CHUNK = 500
+
+
 def touch_activity(last_seen: dict):
     """Record that customers had an order or interaction: ``{customer_id: datetime}``.  Moves
     ``last_activity_at`` forward only, and clears a pending pool warning (the clock restarts)."""
-    for customer_id, at in last_seen.items():
-        Customer.objects.filter(pk=customer_id).filter(
-            Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=at)
-        ).update(last_activity_at=at, pool_warned_at=None)
+    items = sorted(last_seen.items())
+    for start in range(0, len(items), TOUCH_CHUNK):
+        chunk = items[start:start + TOUCH_CHUNK]
+        # One UPDATE per chunk: each row's new time comes from a CASE on its id.
+        new_at = Case(*(When(pk=customer_id, then=Value(at)) for customer_id, at in chunk),
+                      output_field=DateTimeField())
+        Customer.objects.filter(pk__in=[customer_id for customer_id, _at in chunk]).filter(
+            Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=new_at)
+        ).update(last_activity_at=new_at, pool_warned_at=None)
 
 
 @transaction.atomic
@@ -190,10 +199,17 @@ def assign_customer(customer: Customer, *, actor, owner, branch=None, reason="")
 
 @transaction.atomic
 def delete_customer(customer: Customer, *, actor):
+    """Delete a customer and its contacts.  Refused while orders refer to it: order history is kept
+    (a customer with orders is deactivated or marked lost instead)."""
     require(actor, Action.DELETE)
     _ensure_visible(actor, customer)
-    with acting_as(actor):
-        customer.delete()
+    try:
+        with transaction.atomic(), acting_as(actor):
+            customer.delete()
+    except (ProtectedError, RestrictedError) as exc:
+        raise ValidationError(
+            _("This customer has orders or other records that must be kept; set its status to lost instead.")
+        ) from exc
 
 
 # --- contacts -----------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from rest_framework.request import Request
 from crm.accounts.choices import Action
 from crm.accounts.queries import assignable_units, assignable_users
 from crm.activities.views import customer_activity_context
+from crm.analytics.views import customer_value_context
 from crm.core.audit import history_for
 from crm.core.choices import CustomFieldType
 from crm.core.custom_fields import definitions_for
@@ -32,7 +33,7 @@ from crm.core.phones import format_phone
 from crm.sales.queries import order_summary
 
 from . import services
-from .filtersets import CustomerFilterSet
+from .filtersets import METRIC_ORDERINGS, CustomerFilterSet
 from .forms import (
     AssignForm,
     ContactForm,
@@ -101,23 +102,26 @@ class CustomerListOrdering:
     """What the keyset paginator reads from a view: the ordering filter and its whitelist."""
 
     filter_backends = [KeysetOrderingFilter]
-    ordering_fields = ("name", "created_at", "updated_at")
+    ordering_fields = ("name", "created_at", "updated_at", *METRIC_ORDERINGS)
     ordering = ("-created_at", "-id")
 
 
 SORTABLE = [("name", gettext_lazy("Name")), ("created_at", gettext_lazy("Created")),
-            ("updated_at", gettext_lazy("Updated"))]
+            ("updated_at", gettext_lazy("Updated")), ("clv", gettext_lazy("Lifetime value")),
+            ("p_alive", gettext_lazy("P(alive)")), ("loyalty", gettext_lazy("Loyalty"))]
 
 
-def _filterset(request):
+def _filterset(request, *, with_metrics=False):
     filterset = CustomerFilterSet(request.GET or None, queryset=customers_for(request.user),
-                                  request=request)
+                                  request=request, with_metrics=with_metrics)
     # Only people and units inside the viewer's scope are offered (and accepted) as filters.
     form = filterset.form
     form.fields["owner"].queryset = assignable_users(request.user).order_by("full_name", "username")
     form.fields["branch"].queryset = assignable_units(request.user).order_by("path")
     for name in ("created_after", "created_before"):
         form.fields[name].widget.input_type = "date"
+    for name in ("clv_min", "clv_max"):
+        form.fields[name].widget.attrs.update(min="0", step="any")
     return filterset
 
 
@@ -143,7 +147,7 @@ def _export_query(request):
 
 @action_required(Action.VIEW)
 def customer_list(request):
-    filterset = _filterset(request)
+    filterset = _filterset(request, with_metrics=True)
     paginator = KeysetPagination()
     try:
         page = paginator.paginate_queryset(filterset.qs.prefetch_related("tags"), Request(request),
@@ -170,6 +174,7 @@ def customer_list(request):
         "previous_url": _relative(paginator.get_previous_link()),
         "ordering": ordering,
         "sort": {c["name"]: c for c in columns},
+        "metric_sorts": [c for c in columns if c["name"] in METRIC_ORDERINGS],
         "export_query": _export_query(request),
         "can_create": request.user.can(Action.CREATE),
         "can_export": request.user.can(Action.EXPORT),
@@ -365,6 +370,7 @@ def customer_detail(request, pk):
         **_contacts_context(customer, customer.contacts.all()),
         **customer_activity_context(request, customer),
         "order_summary": order_summary(customer),
+        **customer_value_context(request, customer),
     }
     return render(request, "customers/customer_detail.html", context)
 
@@ -396,7 +402,11 @@ def customer_delete(request, pk):
     customer = _visible_customer(request, pk)
     if request.method == "POST":
         name = customer.name
-        services.delete_customer(customer, actor=request.user)
+        try:
+            services.delete_customer(customer, actor=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("customers:detail", pk=customer.pk)
         messages.success(request, _("Customer %(name)s deleted.") % {"name": name})
         return redirect("customers:list")
     return render(request, "customers/customer_confirm_delete.html", {"customer": customer})

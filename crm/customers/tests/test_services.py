@@ -232,3 +232,36 @@ def test_role_change_changes_visibility_immediately(org):
     org.rep.refresh_from_db()
     org.rep.forget_access_cache()
     assert list(Customer.objects.visible_to(org.rep)) == [mine]
+
+
+def test_touch_activity_moves_forward_only_and_clears_warning(org):
+    import datetime
+
+    from django.utils import timezone
+
+    a, b = make(org.rep, name="甲"), make(org.rep, name="乙")
+    now = timezone.now()
+    Customer.objects.filter(pk=b.pk).update(last_activity_at=now, pool_warned_at=now)
+    Customer.objects.filter(pk=a.pk).update(pool_warned_at=now)
+    earlier = now - datetime.timedelta(days=3)
+    services.touch_activity({a.pk: earlier, b.pk: earlier})
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert (a.last_activity_at, a.pool_warned_at) == (earlier, None)
+    assert (b.last_activity_at, b.pool_warned_at) == (now, now)  # an older event moves nothing
+    services.touch_activity({b.pk: now + datetime.timedelta(hours=1)})
+    b.refresh_from_db()
+    assert b.last_activity_at == now + datetime.timedelta(hours=1) and b.pool_warned_at is None
+
+
+def test_customer_with_orders_cannot_be_deleted(org, client):
+    from crm.sales.tests.factories import OrderFactory
+
+    c = make(org.rep)
+    OrderFactory(customer=c)
+    with pytest.raises(ValidationError):
+        services.delete_customer(c, actor=org.manager)
+    assert Customer.objects.filter(pk=c.pk).exists()
+    client.force_login(org.manager)
+    response = client.post(f"/customers/{c.pk}/delete/")
+    assert response.status_code == 302 and Customer.objects.filter(pk=c.pk).exists()
