@@ -12,6 +12,7 @@ urlpatterns = [
     path("customers/", include("crm.customers.urls")),
     path("sales/", include("crm.sales.urls")),
     path("activities/", include("crm.activities.urls")),
+    path("analytics/", include("crm.analytics.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("django-admin/", admin.site.urls),
     path("api/", include("crm.api_urls")),

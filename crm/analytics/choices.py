@@ -34,3 +34,27 @@ class ClvBasis(models.TextChoices):
 class ModelPeriod(models.TextChoices):
     DAY = "day", _("day")
     WEEK = "week", _("week")
+
+
+# Labels of the default RFM segments (crm.analytics.stats.rfm.DEFAULT_SEGMENTS), translated.  A segment
+# whose key is not here (an admin created it) shows the label stored on it.
+SEGMENT_LABELS = {
+    "champions": _("Champions"),
+    "loyal": _("Loyal"),
+    "potential_loyalist": _("Potential loyalist"),
+    "new": _("New"),
+    "promising": _("Promising"),
+    "need_attention": _("Need attention"),
+    "about_to_sleep": _("About to sleep"),
+    "at_risk": _("At risk"),
+    "cant_lose": _("Can't lose them"),
+    "hibernating": _("Hibernating"),
+    "lost": _("Lost"),
+}
+
+
+def segment_label(key, stored=""):
+    """The segment's label in the current language: the translation of a default key, else ``stored``."""
+    if key in SEGMENT_LABELS:
+        return str(SEGMENT_LABELS[key])
+    return stored or key or ""

@@ -17,7 +17,7 @@ from crm.accounts.choices import Action
 from crm.core.api import ApiViewMixin, ManageSettingsPermission
 
 from .. import services
-from ..filtersets import ContactFilterSet, CustomerFilterSet
+from ..filtersets import METRIC_ORDERINGS, ContactFilterSet, CustomerFilterSet
 from ..models import Contact, OwnershipChange, PoolRule, Tag
 from ..queries import customers_for, pool_for, pool_list
 from .serializers import (
@@ -58,7 +58,8 @@ DUPLICATE_RESPONSE = OpenApiResponse(
 class CustomerViewSet(ApiViewMixin, viewsets.ModelViewSet):
     serializer_class = CustomerSerializer
     filterset_class = CustomerFilterSet
-    ordering_fields = ["name", "created_at", "updated_at"]
+    # clv, p_alive, loyalty: figures of the current analytics snapshot (customers without one are left out).
+    ordering_fields = ["name", "created_at", "updated_at", *METRIC_ORDERINGS]
     ordering = ["-created_at"]
     # claim: becoming the owner changes the customer.  release: the owner (change) or a manager (assign);
     # checked in the action, before the lookup, so a refused role is a 403 whatever the record.
