@@ -101,6 +101,19 @@ def _order_filter(alias="o"):
     return f"{alias}.status IN ({statuses}) AND {alias}.order_date >= %s AND {alias}.order_date <= %s"
 
 
+ANALYTICS_INDEX = "order_analytics_idx"  # crm/sales/migrations/0002_analytics_indexes.py
+
+
+def _sqlite_hint():
+    """SQLite's planner prefers the (status, order_date) index and sorts afterwards; reading the partial
+    covering index in (customer, day) order is about 40 % faster, so name it when it exists."""
+    if connection.vendor != "sqlite":
+        return ""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = %s", [ANALYTICS_INDEX])
+        return f" INDEXED BY {ANALYTICS_INDEX}" if cursor.fetchone() else ""
+
+
 def history_sql():
     """The per-customer aggregation: a daily sub-aggregate, a window for the first day and the gaps, one
     GROUP BY per customer, joined to the customer's attributes."""
@@ -114,7 +127,7 @@ WITH daily AS (
     SELECT o.customer_id AS cid, {_day_sql('o.order_date')} AS d,
            SUM(o.total_amount) AS amt, SUM(o.gross_margin) AS gm, COUNT(*) AS n,
            SUM(CASE WHEN o.is_promotion THEN 1 ELSE 0 END) AS promo
-    FROM {order} o
+    FROM {order} o{_sqlite_hint()}
     WHERE {_order_filter()}
     GROUP BY o.customer_id, o.order_date
 ), seq AS (
