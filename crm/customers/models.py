@@ -90,6 +90,7 @@ class Customer(RestrictedModel, ChangeLoggedModel, CustomFieldsModel, ExternalRe
             models.Index(fields=["branch", "-created_at"], name="cust_branch_idx"),
             models.Index(fields=["province", "city"], name="cust_region_idx"),
             models.Index(fields=["status", "-created_at"], name="cust_status_idx"),
+            models.Index(fields=["branch", "status", "-created_at"], name="cust_branch_status_idx"),
             models.Index(fields=["customer_type", "-created_at"], name="cust_type_idx"),
             models.Index(fields=["phone"], name="cust_phone_idx"),
             models.Index(fields=["email"], name="cust_email_idx"),

@@ -2,7 +2,8 @@
 
 import re
 
-from django.db.models import Prefetch, Q
+from django.db import connection
+from django.db.models import Func, Prefetch, Q, TextField, Value
 
 from crm.core.phones import phone_search_prefix
 from crm.core.text import prefix_range
@@ -32,13 +33,32 @@ def _contact_customers_q(contact_q):
     return Q(pk__in=matches)
 
 
+class _NameGrams(Func):
+    """``crm_name_grams(name)``: the 1- and 2-character pieces of the upper-cased name (PostgreSQL,
+    migration 0007), indexed with GIN."""
+
+    function = "crm_name_grams"
+
+
+def _name_q(term):
+    """Name contains ``term``.  On PostgreSQL a term of one or two characters uses the grams index
+    (pg_trgm's index needs three); the rows are the same as ``name__icontains``."""
+    if connection.vendor == "postgresql" and len(term) <= 2:
+        from django.contrib.postgres.fields import ArrayField
+        from django.contrib.postgres.lookups import DataContains
+
+        grams = _NameGrams("name", output_field=ArrayField(TextField()))
+        return Q(DataContains(grams, Value([term.upper()], output_field=ArrayField(TextField()))))
+    return Q(name__icontains=term)
+
+
 def search_q(term: str) -> Q:
     """Match a customer by name (contains), pinyin or pinyin initials (prefix), phone prefix (its own
     or a contact's, as typed: 138…, 010-…, +86…) or email prefix.  Prefix matches use B-tree ranges."""
     term = (term or "").strip()
     if not term:
         return Q()
-    q = Q(name__icontains=term)
+    q = _name_q(term)
     lowered = term.lower()
     if _ASCII_KEY.match(lowered):
         key = lowered.replace(" ", "")
