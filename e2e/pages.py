@@ -296,3 +296,57 @@ class HandoverPage(BasePage):
         with self.page.expect_navigation():
             self.page.get_by_test_id("handover-submit").click()
         return self.page.get_by_test_id("handover-result")
+
+
+class AnalyticsPage(BasePage):
+    """The customer value dashboard: charts and figures over the user's customers, and the refresh."""
+
+    url_name = "analytics:dashboard"
+
+    def chart(self, name):
+        return self.page.get_by_test_id(f"chart-{name}")
+
+    def figure(self, name):
+        return self.page.get_by_test_id(f"figure-{name}")
+
+    @property
+    def customers_analysed(self):
+        return self.page.get_by_test_id("analytics-customers")
+
+    @property
+    def empty_state(self):
+        return self.page.get_by_test_id("analytics-empty")
+
+    @property
+    def refresh_button(self):
+        return self.page.get_by_test_id("refresh-button")
+
+    @property
+    def progress(self):
+        return self.page.get_by_test_id("refresh-progress")
+
+    @property
+    def done(self):
+        return self.page.get_by_test_id("refresh-done")
+
+    def refresh(self):
+        """Start a refresh; the progress bar appears in place of the button's status."""
+        self.refresh_button.click()
+        return self
+
+
+class CustomerFiltersPanel:
+    """The filters of the customer list, set like a user would and applied with the button."""
+
+    def __init__(self, page: Page):
+        self.page = page
+
+    def choose(self, **values):
+        for name, value in values.items():
+            self.page.locator(f"[data-testid=customer-filters] #id_{name}").select_option(value)
+        return self
+
+    def apply(self):
+        with self.page.expect_response(lambda r: r.request.headers.get("hx-request") == "true"):
+            self.page.get_by_test_id("customer-filter-submit").click()
+        return self

@@ -639,9 +639,13 @@ def explain(m, s):
         why["loyalty"] = _("Weighted sum of the components below, 0–100.")
     if m.next_purchase_on:
         delta = (m.next_purchase_on - timezone.localdate()).days
-        if delta >= 0:
-            why["next"] = _("In %(n)s days, from the customer's average time between purchases.") % {"n": delta}
+        if m.frequency and m.first_purchase and m.last_purchase:
+            gap = (m.last_purchase - m.first_purchase).days / m.frequency
+            basis = _("the last purchase plus the customer's average gap of %(n)s days") % {"n": f"{gap:.0f}"}
         else:
-            why["next"] = _("%(n)s days overdue, from the customer's average time between purchases.") % {
-                "n": -delta}
+            basis = _("the purchase model's median wait for a one-time buyer")
+        if delta >= 0:
+            why["next"] = _("In %(n)s days: %(basis)s.") % {"n": delta, "basis": basis}
+        else:
+            why["next"] = _("%(n)s days overdue: %(basis)s.") % {"n": -delta, "basis": basis}
     return why

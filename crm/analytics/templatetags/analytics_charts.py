@@ -37,7 +37,10 @@ def _nice_max(value):
     return float(10 ** (exponent + 1))
 
 
-def _ticks(maximum, count=4):
+def _ticks(maximum):
+    """Round tick values from 0 to ``maximum`` (a value of :func:`_nice_max`)."""
+    leading = maximum / 10 ** math.floor(math.log10(maximum)) if maximum > 0 else 1
+    count = 4 if round(leading, 6) == 2 else 5
     return [maximum * i / count for i in range(count + 1)]
 
 

@@ -440,3 +440,68 @@ def test_list_without_a_snapshot_ignores_nothing_and_filters_to_nobody(client, o
     assert _names(client.get(url).content.decode()) == ["京Z"]
     assert _names(client.get(url, {"tier": "high"}).content.decode()) == []
     assert _names(client.get(url, {"ordering": "-clv"}).content.decode()) == []
+
+
+# --- with a real refresh ---------------------------------------------------------------------------------
+
+def make_order_history(owners, *, customers=40, seed=7, as_of=None):
+    """Customers of ``owners`` with two years of paid orders (each with one line), irregular on purpose:
+    a few frequent big buyers, many occasional small ones, some gone quiet."""
+    import random
+    from decimal import Decimal
+
+    from crm.sales.choices import OrderStatus
+    from crm.sales.models import Order, OrderLine
+    from crm.sales.tests.factories import ProductFactory
+
+    rng = random.Random(seed)
+    as_of = as_of or timezone.localdate()
+    products = [ProductFactory(), ProductFactory(), ProductFactory()]
+    people = [CustomerFactory(name=f"历史客户{i:03d}", owner=owners[i % len(owners)]) for i in range(customers)]
+    orders = []
+    for i, customer in enumerate(people):
+        big = i % 7 == 0
+        visits = rng.randint(6, 14) if big else rng.randint(1, 5)
+        quiet = 300 if i % 5 == 0 else 0
+        for _ in range(visits):
+            day = as_of - datetime.timedelta(days=rng.randint(quiet, 720))
+            amount = Decimal(rng.randint(2000, 9000) if big else rng.randint(100, 900))
+            cost = (amount * Decimal("0.6")).quantize(Decimal("0.01"))
+            orders.append(Order(customer=customer, order_date=day, status=OrderStatus.PAID, total_amount=amount,
+                                list_amount=amount, total_cost=cost, gross_margin=amount - cost,
+                                is_promotion=rng.random() < 0.2))
+    Order.objects.bulk_create(orders)
+    OrderLine.objects.bulk_create([
+        OrderLine(order=o, product=products[k % 3], quantity=Decimal("1"), unit_price=o.total_amount,
+                  unit_cost=o.total_cost, amount=o.total_amount, cost=o.total_cost, margin=o.gross_margin)
+        for k, o in enumerate(Order.objects.order_by("id"))])
+    return people
+
+
+def run_refresh_now():
+    from crm.analytics import services
+
+    snapshot, _created = services.start_refresh(actor=None)
+    return services.run_refresh(snapshot.pk)
+
+
+def test_dashboard_and_360_page_after_a_real_refresh(client, org):
+    people = make_order_history([org.rep, org.sh_rep])
+    snapshot = run_refresh_now()
+    assert snapshot.status == SnapshotStatus.COMPLETE, snapshot.error
+    client.force_login(org.ceo)
+    html = client.get(reverse("analytics:dashboard")).content.decode()
+    assert "40 customers analysed" in re.sub(r"<[^>]+>", "", html)
+    ids = ids_of(html)
+    for testid in ("chart-rfm-grid", "chart-pareto", "figure-8020", "figure-gini", "bgnbd-params", "gg-params",
+                   "chart-loyalty", "list-kotler", "list-products"):
+        assert testid in ids, testid
+    assert "style=" not in html
+    grid = [int(n) for n in re.findall(r'data-count="(\d+)"', html)]
+    assert sum(grid) == 40
+
+    client.force_login(org.rep)
+    html = client.get(reverse("analytics:dashboard")).content.decode()
+    assert "20 customers analysed" in re.sub(r"<[^>]+>", "", html)
+    detail = client.get(reverse("customers:detail", args=[people[0].pk])).content.decode()
+    assert 'data-testid="value-rfm"' in detail and "last purchase" in detail
