@@ -169,9 +169,12 @@ def _apply_errors(form, exc: ValidationError):
 @action_required(Action.VIEW)
 @require_GET
 def my_day(request):
+    from crm.analytics.views import my_day_value_context
+
     day = queries.my_day(request.user, timezone.localdate())
     return render(request, "activities/my_day.html", {
         "day": day, "today": day.today, "can_change": request.user.can(Action.CHANGE),
+        **my_day_value_context(request.user),
     })
 
 

@@ -557,6 +557,25 @@ def segments_edit(request):
                                                        "kotler_table": KOTLER_TABLE}, status=status)
 
 
+# --- my day ---------------------------------------------------------------------------------------------
+
+MY_DAY_SHOWN = 10
+
+
+def my_day_value_context(user):
+    """For the user's "my day": their own customers at risk of churn (largest lifetime value first) and
+    those expected to buy this week, from the current snapshot."""
+    queries = _queries()
+    snapshot = queries.current_snapshot()
+    if snapshot is None or not user.can(Action.VIEW):
+        return {"value_day": None}
+    today = timezone.localdate()
+    at_risk = list(queries.metrics_queryset(user, snapshot).filter(at_risk=True, customer__owner=user)
+                   .order_by("-clv", "id")[:MY_DAY_SHOWN])
+    due = list(queries.due_to_buy(user, today, mine=True, snapshot=snapshot)[:MY_DAY_SHOWN])
+    return {"value_day": {"snapshot": snapshot, "at_risk": at_risk, "due": due}}
+
+
 # --- the 360° panel -------------------------------------------------------------------------------------
 
 def customer_value_context(request, customer):

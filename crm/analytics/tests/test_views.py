@@ -505,3 +505,18 @@ def test_dashboard_and_360_page_after_a_real_refresh(client, org):
     assert "20 customers analysed" in re.sub(r"<[^>]+>", "", html)
     detail = client.get(reverse("customers:detail", args=[people[0].pk])).content.decode()
     assert 'data-testid="value-rfm"' in detail and "last purchase" in detail
+
+
+def test_my_day_lists_the_users_at_risk_and_due_to_buy_customers(client, org, portfolio):
+    customers, _snapshot = portfolio
+    client.force_login(org.rep)
+    html = client.get(reverse("activities:my_day")).content.decode()
+    section = html[html.index('data-testid="my-day-value"'):]
+    at_risk = [int(i) for i in re.findall(r'data-testid="at-risk-row" data-customer-id="(\d+)"', section)]
+    due = [int(i) for i in re.findall(r'data-testid="due-to-buy-row" data-customer-id="(\d+)"', section)]
+    assert at_risk == [customers["rep_high_risk"].pk, customers["rep_small_risk"].pk]  # largest CLV first
+    assert due == [customers["rep_high_ok"].pk]
+    client.force_login(org.teammate)
+    html = client.get(reverse("activities:my_day")).content.decode()
+    assert re.findall(r'data-testid="at-risk-row" data-customer-id="(\d+)"', html) == [
+        str(customers["mate_high_risk"].pk)]
