@@ -298,6 +298,137 @@ class HandoverPage(BasePage):
         return self.page.get_by_test_id("handover-result")
 
 
+def amount(text):
+    """A figure as the sales pages show it ("4,474.98", "24.4%") → Decimal, to compare numbers not text."""
+    from decimal import Decimal
+
+    return Decimal(text.strip().rstrip("%").replace(",", "").replace("\u00a0", "").replace(" ", ""))
+
+
+class OrderFormPage(BasePage):
+    """Create or edit an order: header fields, then line rows (added through htmx, removed in the page)."""
+
+    url_name = "sales:order_create"
+
+    def open_for(self, customer):
+        self.page.goto(f"{self.url()}?customer={customer.pk}")
+        expect(self.page.get_by_test_id("order-form")).to_be_visible()
+        return self
+
+    @property
+    def rows(self):
+        return self.page.get_by_test_id("order-line-row")
+
+    def add_line(self):
+        """Click "Add line" and wait for htmx to append the new row; returns that row."""
+        count = self.rows.count()
+        with self.page.expect_response(lambda r: "/line-row/" in r.url):
+            self.page.get_by_test_id("add-line").click()
+        expect(self.rows).to_have_count(count + 1)
+        return self.rows.nth(count)
+
+    def fill_line(self, row, *, product=None, code=None, quantity=None, price=None, discount=None):
+        """Fill one row: ``product`` is a Product chosen in the select, ``code`` typed instead."""
+        if product is not None:
+            row.get_by_test_id("line-product").select_option(str(product.pk))
+        if code is not None:
+            row.get_by_test_id("line-code").fill(code)
+        for testid, value in (("line-quantity", quantity), ("line-price", price), ("line-discount", discount)):
+            if value is not None:
+                row.get_by_test_id(testid).fill(str(value))
+        return row
+
+    def line_error(self, row, name):
+        return row.get_by_test_id(f"line-error-{name}")
+
+    def submit(self):
+        with self.page.expect_navigation():
+            self.page.get_by_test_id("order-save").click()
+        return self
+
+    def save(self):
+        """Save and land on the order's page."""
+        self.submit()
+        expect(self.page.get_by_test_id("order-totals")).to_be_visible()
+        return OrderDetailPage(self.page)
+
+
+class OrderDetailPage(BasePage):
+    """One order: its lines with amount, cost and margin, and the order's totals."""
+
+    url_name = "sales:order_detail"
+
+    @property
+    def lines(self):
+        return self.page.get_by_test_id("order-line")
+
+    def figure(self, testid):
+        """The number shown under ``testid`` (order-total, order-cost, order-margin, order-margin-rate …)."""
+        locator = self.page.get_by_test_id(testid)
+        expect(locator).to_be_visible()
+        return amount(locator.inner_text())
+
+
+class CustomerActivityPage(CustomerDetailPage):
+    """The 360° page's activity part: the log-interaction form (htmx) and the filterable timeline."""
+
+    @property
+    def interaction_form(self):
+        return self.page.get_by_test_id("log-interaction-form")
+
+    def log_interaction(self, *, kind, summary, follow_up_on=None):
+        """Fill the form and submit; htmx swaps the form (with a confirmation) and the timeline."""
+        form = self.interaction_form
+        form.get_by_test_id("interaction-kind").select_option(kind)
+        form.get_by_test_id("interaction-summary").fill(summary)
+        if follow_up_on is not None:
+            form.get_by_test_id("interaction-follow-up").fill(follow_up_on.isoformat())
+        with self.page.expect_response(lambda r: "/interactions/new/" in r.url and r.request.method == "POST"):
+            form.get_by_test_id("interaction-submit").click()
+        expect(self.page.get_by_test_id("interaction-logged")).to_be_visible()
+        return self
+
+    @property
+    def events(self):
+        return self.page.get_by_test_id("timeline").get_by_test_id("timeline-event")
+
+    def filter_button(self, name):
+        return self.page.get_by_test_id(f"timeline-filter-{name}")
+
+    def filter_timeline(self, name):
+        """Click a kind filter ("all", "order", "interaction", …) and wait for htmx to swap the timeline."""
+        with self.page.expect_response(lambda r: "/timeline/" in r.url):
+            self.filter_button(name).click()
+        expect(self.page.get_by_test_id("timeline")).to_have_attribute("data-kind", name)
+        return self
+
+
+class MyDayPage(BasePage):
+    """My day: to-dos and follow-ups due, what comes up, customers about to return to the pool."""
+
+    url_name = "activities:my_day"
+
+    def open(self, *args, **kwargs):
+        super().open(*args, **kwargs)
+        expect(self.page.get_by_test_id("my-day")).to_be_visible()
+        return self
+
+    @property
+    def follow_ups(self):
+        return self.page.get_by_test_id("follow-ups-due").get_by_test_id("todo-row")
+
+    def follow_up_for(self, customer_name):
+        return self.follow_ups.filter(
+            has=self.page.get_by_test_id("todo-customer").get_by_text(customer_name, exact=True))
+
+    def complete(self, row):
+        """Click "Done" on a to-do row; htmx replaces the row with its done state."""
+        todo_id = row.get_attribute("data-todo-id")
+        with self.page.expect_response(lambda r: f"/todos/{todo_id}/complete/" in r.url):
+            row.get_by_test_id("todo-complete").click()
+        return self.page.locator(f"[data-testid=todo-row][data-todo-id='{todo_id}']")
+
+
 class AnalyticsPage(BasePage):
     """The customer value dashboard: charts and figures over the user's customers, and the refresh."""
 
