@@ -92,10 +92,11 @@ class CustomerFilterSet(django_filters.FilterSet):
     created_before = django_filters.DateFilter(label=_("Created until"), method="filter_created_before")
     # Customer value (current analytics snapshot).
     segment = django_filters.ChoiceFilter(label=_("RFM segment"), choices=_segment_choices,
-                                          field_name="metric_segment")
-    tier = django_filters.ChoiceFilter(label=_("Value tier"), choices=_tier_choices, field_name="metric_tier")
+                                          field_name="metric_segment", method="filter_metric")
+    tier = django_filters.ChoiceFilter(label=_("Value tier"), choices=_tier_choices, field_name="metric_tier",
+                                       method="filter_metric")
     value_class = django_filters.ChoiceFilter(label=_("Value class"), choices=_class_choices,
-                                              field_name="metric_class")
+                                              field_name="metric_class", method="filter_metric")
     at_risk = django_filters.ChoiceFilter(label=_("At risk of churn"), choices=BOOLEAN_CHOICES,
                                           method="filter_at_risk")
     due_this_week = django_filters.ChoiceFilter(label=_("Due to buy this week"), choices=[("true", _("Yes"))],
@@ -140,6 +141,9 @@ class CustomerFilterSet(django_filters.FilterSet):
                 # Sorting by a figure lists the customers that have it (a keyset cannot start from NULL).
                 queryset = queryset.filter(**{f"{ordering}__isnull": False})
         return super().filter_queryset(queryset)
+
+    def filter_metric(self, queryset, name: str, value: str):
+        return queryset.filter(**{name: value}) if value else queryset  # name: the annotated column
 
     def filter_at_risk(self, queryset, name, value):
         return queryset.filter(metric_at_risk=value == "true") if value else queryset
