@@ -187,7 +187,7 @@ def test_search_by_contact_phone_finds_the_same_rows_inlined_or_not(monkeypatch,
     seed()
     monkeypatch.setattr(queries, "_INLINE_CONTACT_MATCHES", inline)
     contact = Contact.objects.exclude(mobile="").order_by("id").first()
-    for typed in (contact.mobile[3:10], contact.mobile[3:6]):
+    for typed in (contact.mobile[3:10], contact.mobile[3:7]):  # phone search starts at four digits
         found = set(Customer.objects.filter(queries.search_q(typed)).values_list("pk", flat=True))
         expected = set(Customer.objects.filter(
             Q(name__icontains=typed) | Q(phone__startswith=f"+86{typed}") |
