@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError, RestrictedError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions, permissions, serializers
 from rest_framework.filters import OrderingFilter
@@ -41,8 +42,9 @@ def exception_handler(exc, context):
         exc = exceptions.ValidationError(validation_detail(exc))
     elif isinstance(exc, ProtectedError | RestrictedError):
         objects = exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
-        message = _("This record is still used by %(n)d other record(s); move or delete them first.") % {
-            "n": len(objects)}
+        message = ngettext("This record is still used by %(n)d other record; move or delete it first.",
+                           "This record is still used by %(n)d other records; move or delete them first.",
+                           len(objects)) % {"n": len(objects)}
         exc = exceptions.ValidationError({"non_field_errors": [message]})
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Case, DateTimeField, Q, Value, When
 from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from crm.accounts.choices import Action
 from crm.accounts.permissions import require
@@ -41,7 +42,9 @@ class PossibleDuplicate(ValidationError):
         if visible:
             parts.append(_("Possible duplicate of: %(names)s.") % {"names": names})
         if hidden_count:
-            parts.append(_("%(n)d similar customer(s) exist outside your access.") % {"n": hidden_count})
+            parts.append(ngettext("%(n)d similar customer exists outside your access.",
+                                  "%(n)d similar customers exist outside your access.",
+                                  hidden_count) % {"n": hidden_count})
         parts.append(_("Confirm to save anyway."))
         super().__init__({"possible_duplicates": [" ".join(parts)]}, code="duplicate")
 
