@@ -22,7 +22,11 @@ CUSTOMER_COLUMNS = [
     "id", "kind", "name", "name_pinyin", "name_initials", "phone", "email", "website", "province", "city",
     "district", "address", "industry", "source", "status", "customer_type", "owner_id", "branch_id",
     "created_by_id", "notes", "custom_fields", "external_ref", "created_at", "updated_at",
+    "estimated_annual_need", "relationship_level", "owned_since", "last_activity_at",
 ]
+# Positions in a customer row that the history generator fills in afterwards.
+STATUS, CUSTOMER_TYPE, OWNER, BRANCH, CREATED_AT = 14, 15, 16, 17, 22
+ANNUAL_NEED, RELATIONSHIP_LEVEL, OWNED_SINCE, LAST_ACTIVITY = 24, 25, 26, 27
 CONTACT_COLUMNS = [
     "id", "customer_id", "name", "title", "purchase_role", "mobile", "phone", "email", "birthday", "preferences",
     "important_facts", "is_primary", "custom_fields", "external_ref", "created_at", "updated_at",
@@ -31,6 +35,7 @@ TAG_COLUMNS = ["id", "customer_id", "tag_id"]
 OWNERSHIP_COLUMNS = ["id", "customer_id", "from_owner_id", "to_owner_id", "from_branch_id", "to_branch_id",
                      "changed_by_id", "reason", "at"]
 
+CREATED_REASON = "新建客户"
 SOURCES = WeightedChoice(["referral", "website", "exhibition", "cold_call", "advertising", "partner", "existing",
                           "other"], [22, 18, 16, 14, 6, 10, 9, 5])
 CREDIT = WeightedChoice(["A", "B", "C", "D"], [20, 45, 25, 10])
@@ -184,14 +189,15 @@ class CustomerGenerator:
         if rng.random() < 0.5:
             custom["credit_rating"] = CREDIT.pick(rng)
         updated = self._later(created)
-        original = owner
+        original, owned_since = owner, created
         if rng.random() < self.history_share:
-            original = self._ownership_history(batch, cid, owner, created)
+            original, owned_since = self._ownership_history(batch, cid, owner, created)
         batch.customers.append((
             cid, "individual" if individual else "company", name.text, name.pinyin, name.initials, phone,
             email, website, place.province, place.city, rng.choice(place.districts), f.street_address(),
             industry, SOURCES.pick(rng), status, customer_type, owner.user_id, owner.unit_id,
             original.user_id, rng.choice(ref.CUSTOMER_NOTES), custom, None, created, updated,
+            None, "", owned_since, None,
         ))
         for n in range(self._contacts_count()):
             self._contact(batch, cid, n, name if individual and n == 0 else None, phone, office, domain, created)
@@ -222,20 +228,21 @@ class CustomerGenerator:
         ))
 
     def _ownership_history(self, batch, cid, owner, created):
-        """One or two earlier owners in the same region, then the current one.  Returns the first."""
+        """One or two earlier owners in the same region, then the current one.  Returns the first and
+        the time the current one took over."""
         rng = self.f.rng
         colleagues = [o for o in self.by_region[owner.region] if o.user_id != owner.user_id] or [owner]
         chain = rng.sample(colleagues, min(rng.randint(1, 2), len(colleagues))) + [owner]
         moment = created
         batch.ownership.append((self.ownership_ids.take(), cid, None, chain[0].user_id, None, chain[0].unit_id,
-                                chain[0].user_id, "新建客户", created))
+                                chain[0].user_id, CREATED_REASON, created))
         for before, after in zip(chain, chain[1:], strict=False):
             moment = self._later(moment)
             batch.ownership.append((
                 self.ownership_ids.take(), cid, before.user_id, after.user_id, before.unit_id, after.unit_id,
                 after.manager_id or after.user_id, rng.choice(ref.OWNERSHIP_REASONS), moment,
             ))
-        return chain[0]
+        return chain[0], moment
 
 
 def write_batch(batch: Batch):

@@ -10,18 +10,55 @@ import datetime
 import queue
 import threading
 import time
+from decimal import Decimal
 
+import numpy as np
+from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from crm.accounts.models import OrgUnit, User
+from crm.activities.choices import TimelineKind
+from crm.activities.models import Interaction, TimelineEvent, Todo
 from crm.core.text import pinyin_keys
 from crm.customers.models import Contact, Customer, OwnershipChange
+from crm.sales.models import Order, OrderLine, Product, StockMovement
+from crm.sales.services import line_totals
 
-from .customers import Batch, CustomerGenerator, Owner, build_custom_fields, build_tags, write_batch
+from . import pool, texts
+from .catalog import STOCK_COLUMNS, build_catalog, stock_movements
+from .customers import (
+    ANNUAL_NEED,
+    BRANCH,
+    CREATED_REASON,
+    CUSTOMER_TYPE,
+    LAST_ACTIVITY,
+    OWNED_SINCE,
+    OWNER,
+    RELATIONSHIP_LEVEL,
+    STATUS,
+    Batch,
+    CustomerGenerator,
+    Owner,
+    build_custom_fields,
+    build_tags,
+    write_batch,
+)
 from .fake import Faker, Name
+from .frames import customers_frame, epoch, from_epoch, patch
+from .history import CONFIRMED, DELIVERED, PAID, HistoryGenerator, customer_status, last_activity, local_day
 from .org import DEFAULT_DEMO_PASSWORD, REGION_OF_UNIT_NAME, USERS, Organisation, build_organisation, demo_password
-from .writer import Progress, reset_sequences
+from .pool import Staff
+from .rows import HistoryWriter
+from .writer import ColumnWriter, Progress, date_texts, datetime_texts, money_floats, reset_sequences
+
+# Customers were entered over six years; orders and interactions cover the last three (since the company
+# started recording them).  Volumes per customer: 5,000 customers give 100,000 orders, 50,000 interactions.
+CUSTOMER_YEARS = 6
+DEMO_YEARS = 3
+ORDERS_PER_CUSTOMER = 20
+INTERACTIONS_PER_CUSTOMER = 10
 
 # Customers the demo always contains, so that the user guide's examples work (typing bjxt finds
 # 北京星通): (name, industry, mail domain, owner username).
@@ -58,13 +95,20 @@ def _region_of(unit, units) -> str | None:
     return None
 
 
-def seed_customers(org: Organisation, *, seed: int, count: int, now=None) -> tuple[int, int]:
+def region_of_users(owners: list[Owner]) -> dict:
+    return {o.user_id: o.region for o in owners}
+
+
+def seed_customers(org: Organisation, *, seed: int, count: int, orders: int, interactions: int, now=None) -> dict:
+    """Customers with three years of orders, interactions, to-dos, timeline, stock and pool history."""
+    now = now or anchor_time()
     faker = Faker(seed)
+    rng = np.random.default_rng(seed)
     owners, weights = demo_owners(org)
     tags = build_tags()
     build_custom_fields()
     gen = CustomerGenerator(faker, owners, weights, tag_ids={n: t.pk for n, t in tags.items()}, total=count,
-                            history_share=0.12, now=now or anchor_time())
+                            history_share=0.12, now=now, years=CUSTOMER_YEARS)
     by_user = {o.user_id: o for o in owners}
     batch = Batch()
     for name, industry, domain, username in SHOWCASE_CUSTOMERS[:count]:
@@ -72,20 +116,139 @@ def seed_customers(org: Organisation, *, seed: int, count: int, now=None) -> tup
                      showcase=(Name(name, *pinyin_keys(name)), industry, domain))
     for _ in range(count - len(batch.customers)):
         gen.customer(batch)
-    customers, contacts = write_batch(batch)
-    reset_sequences(Customer, Contact, OwnershipChange, Customer.tags.through)
-    return customers, contacts
+    catalog = build_catalog(rng, faker)
+    summaries = texts.SummaryPool(rng)
+    frame = customers_frame(batch, region_of_users(owners))
+    history_start = now - datetime.timedelta(days=365 * DEMO_YEARS)
+    history = HistoryGenerator(rng, catalog, now=now, first=now - datetime.timedelta(days=365 * CUSTOMER_YEARS + 5),
+                               history_start=history_start, orders_per_customer=orders / max(count, 1),
+                               interactions_per_customer=interactions / max(count, 1), summaries=summaries)
+    behaviour, h = history.generate(frame)
+    exact_line_amounts(h)
+    offset, now_s = history.offset, history.now
+    status, ctype = customer_status(frame, behaviour, h, history.today, rng)
+    owned_since = epoch(r[OWNED_SINCE] for r in batch.customers)
+    staff = Staff(unit={o.user_id: o.unit_id for o in owners}, region=region_of_users(owners),
+                  cap={u.pk: u.role.max_customers for u in org.users.values() if u.role_id})
+    owner, branch, since = pool.simulate(
+        frame, h, batch, gen.ownership_ids, customer_type=ctype, owned_since=owned_since,
+        last=last_activity(frame, h, offset, now_s), now=now_s, offset=offset, rng=rng, staff=staff,
+        summaries=summaries)
+    pool.follow_ups_for_today(frame, h, owner, now=now_s, offset=offset, rng=rng, summaries=summaries,
+                              users=[o.user_id for o in owners])
+    last = last_activity(frame, h, offset, now_s)
+    need, level = needs_and_levels(frame, h, status, history.today, rng)
+    patch(batch, {
+        STATUS: status.tolist(), CUSTOMER_TYPE: ctype.tolist(), OWNER: [o or None for o in owner.tolist()],
+        BRANCH: [b or None for b in branch.tolist()], OWNED_SINCE: [from_epoch(t) for t in since.tolist()],
+        LAST_ACTIVITY: [from_epoch(t) for t in last.tolist()], ANNUAL_NEED: need, RELATIONSHIP_LEVEL: level,
+    })
+    n_customers, n_contacts = write_batch(batch)
+    contact_names = {row[0]: row[2] for row in batch.contacts}
+    writer = HistoryWriter(offset=offset, now=now_s, summaries=summaries, contact_names=contact_names)
+    tables = writer.build(frame.ids, h, rng, extra_events=[ownership_events(batch, org)])
+    written = writer.write(tables)
+    n_stock = write_stock(catalog, h, first_day=int(local_day(now_s, offset)) - 365 * DEMO_YEARS,
+                          today=history.today, rng=rng, offset=offset)
+    reset_sequences(Customer, Contact, OwnershipChange, Customer.tags.through, Order, OrderLine, Interaction, Todo,
+                    TimelineEvent, StockMovement)
+    return {"customers": n_customers, "contacts": n_contacts, "orders": written.orders, "lines": written.lines,
+            "interactions": written.interactions, "todos": written.todos, "events": written.events,
+            "stock": n_stock, "products": len(catalog.product_ids), "pool": int((owner == 0).sum())}
 
 
-def seed_demo(*, seed: int = 2025, customers: int = 5000, out=None) -> Organisation:
+def exact_line_amounts(h):
+    """The demo's line amounts come from ``crm.sales.services.line_totals`` itself, so demo arithmetic
+    is the app's by construction; order totals are their sums."""
+    amounts, costs = [], []
+    for q, price, discount, cost in zip(h.l_quantity.tolist(), h.l_price.tolist(), h.l_discount.tolist(),
+                                        h.l_unit_cost.tolist(), strict=True):
+        totals = line_totals(q, Decimal(price) / 100, Decimal(discount) / 100, Decimal(cost) / 100)
+        amounts.append(int(totals.amount * 100))
+        costs.append(int(totals.cost * 100))
+    h.l_amount, h.l_cost = np.array(amounts, dtype=np.int64), np.array(costs, dtype=np.int64)
+    HistoryGenerator.order_totals(h)
+
+
+def needs_and_levels(frame, h, status, today, rng):
+    """Estimated annual need for about 30 % of company customers (what they buy a year from all
+    suppliers: our share of it is between a few percent and nearly all), and the relationship level
+    practised with about a third of the buyers (closer with the bigger ones)."""
+    n = len(frame)
+    revenue = np.isin(h.o_status, [CONFIRMED, DELIVERED, PAID])
+    recent = revenue & (h.o_day >= today - 365)
+    spend = np.bincount(h.o_index[recent], weights=h.o_total[recent], minlength=n) / 100
+    margin = np.bincount(h.o_index[revenue], weights=(h.o_total - h.o_cost)[revenue], minlength=n)
+    share = np.clip(rng.beta(2, 3, size=n), 0.04, 0.95)
+    need = np.where(spend > 0, spend / share, np.exp(rng.normal(np.log(150_000), 1.0, size=n)))
+    need = np.round(need / 1000) * 1000
+    has_need = frame.is_company & (rng.random(n) < 0.3) & (need >= 1000)
+    need_values = [Decimal(int(v)).quantize(Decimal("0.01")) if ok else None
+                   for v, ok in zip(need.tolist(), has_need.tolist(), strict=True)]
+    rank = np.argsort(np.argsort(-margin)) / max(n, 1)
+    levels = np.where(rank < 0.05, rng.choice(["partnership", "proactive"], size=n),
+                      np.where(rank < 0.2, rng.choice(["proactive", "accountable"], size=n),
+                               rng.choice(["reactive", "basic", "accountable"], size=n, p=[0.45, 0.4, 0.15])))
+    chosen = (status != "prospect") & (rng.random(n) < 0.35)
+    return need_values, [lv if ok else "" for lv, ok in zip(levels.tolist(), chosen.tolist(), strict=True)]
+
+
+def ownership_events(batch, org):
+    """Timeline events of the ownership changes (not of the first owner when a customer was created),
+    as ``_record_ownership`` writes them.  Columns without the id."""
+    from django.contrib.contenttypes.models import ContentType
+
+    names = {u.pk: u.display_name for u in org.users.values()}
+    with translation.override(settings.LANGUAGE_CODE):
+        pool_name = gettext("pool")
+    content_type = ContentType.objects.get_for_model(OwnershipChange).pk
+    rows = [r for r in batch.ownership if not (r[2] is None and r[7] == CREATED_REASON)]
+    return [
+        [r[1] for r in rows], [r[8] for r in rows], [TimelineKind.OWNERSHIP.value] * len(rows),
+        [f"{names.get(r[2], pool_name)} → {names.get(r[3], pool_name)}" for r in rows], [r[7] for r in rows],
+        [r[6] for r in rows], [content_type] * len(rows), [r[0] for r in rows], ["{}"] * len(rows),
+    ]
+
+
+def write_stock(catalog, h, *, first_day, today, rng, offset):
+    stock = stock_movements(catalog, l_product=h.l_product, l_quantity=h.l_quantity, o_day=h.o_day,
+                            o_status=h.o_status, l_order=h.l_order, first_day=first_day, today=today, rng=rng)
+    days = stock["day"]
+    recorded = days * 86_400 + 17 * 3600 - offset  # entered at the end of the working day
+    n = ColumnWriter(StockMovement, STOCK_COLUMNS).write_columns([
+        stock["product_id"], date_texts(days), stock["kind"], stock["quantity"].tolist(),
+        money_floats(stock["unit_cost"]), stock["reference"], [None] * len(days), datetime_texts(recorded),
+    ])
+    products = list(Product.objects.filter(pk__in=catalog.product_ids.tolist()))
+    on_hand = dict(zip(catalog.product_ids.tolist(), stock["on_hand"].tolist(), strict=True))
+    for product in products:
+        product.stock_on_hand = Decimal(int(on_hand[product.pk]))
+    Product.objects.bulk_update(products, ["stock_on_hand"], batch_size=500)
+    return n
+
+
+def seed_demo(*, seed: int = 2025, customers: int = 5000, orders: int | None = None, interactions: int | None = None,
+              out=None) -> Organisation:
+    """The demo company.  Orders default to 20 per customer (100,000 for 5,000 customers) and
+    interactions to 10 per customer."""
     password = demo_password()
     started = time.monotonic()
+    orders = ORDERS_PER_CUSTOMER * customers if orders is None else orders
+    interactions = INTERACTIONS_PER_CUSTOMER * customers if interactions is None else interactions
     with transaction.atomic():
         org = build_organisation(password=password)
-        n_customers, n_contacts = seed_customers(org, seed=seed, count=customers)
+        pool.configure_pool()
+        org.users = {u.username: u for u in User.objects.filter(username__in=org.users).select_related("role")}
+        totals = seed_customers(org, seed=seed, count=customers, orders=orders, interactions=interactions)
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     if out is not None:
         out(f"Demo data for 华通工业用品: {len(org.units)} units, {len(org.users)} users, "
-            f"{n_customers:,} customers, {n_contacts:,} contacts in {time.monotonic() - started:.1f} s.")
+            f"{totals['customers']:,} customers ({totals['pool']:,} in the pool), {totals['contacts']:,} contacts, "
+            f"{totals['products']:,} products, {totals['orders']:,} orders with {totals['lines']:,} lines, "
+            f"{totals['interactions']:,} interactions, {totals['todos']:,} to-dos, {totals['events']:,} timeline "
+            f"events, {totals['stock']:,} stock movements in {time.monotonic() - started:.1f} s.")
         out(login_help(org, password))
     return org
 

@@ -58,7 +58,9 @@ def test_customers_are_valid_and_owned_within_their_branch():
     assert Customer.objects.count() == 300
     assert Customer.objects.filter(name="北京星通科技有限公司", name_initials__startswith="bjxt").exists()
     for customer in Customer.objects.select_related("owner__org_unit", "branch"):
-        assert customer.owner is not None
+        if customer.owner is None:  # in the pool: it got there by a release
+            assert customer.ownership_changes.order_by("-at", "-id").first().to_owner_id is None
+            continue
         assert customer.owner.org_unit.path.startswith(customer.branch.path)
         assert (customer.name_pinyin, customer.name_initials) == pinyin_keys(customer.name)
         assert customer.province and customer.city and customer.district
@@ -103,24 +105,29 @@ def test_contacts_one_primary_and_ownership_history():
         assert last.to_owner_id == customer.owner_id
 
 
+def wipe():
+    """Remove the demo data (raw deletes: the audit log is not what these tests look at)."""
+    from crm.activities.models import Interaction, TimelineEvent, Todo
+    from crm.customers.models import PoolRule
+    from crm.sales.models import ChannelPartner, Order, OrderLine, Product, ProductCategory, StockMovement
+
+    for model in (TimelineEvent, Todo, Interaction, OrderLine, Order, StockMovement, Product, ProductCategory,
+                  ChannelPartner, PoolRule, Contact, OwnershipChange, Customer.tags.through, Customer):
+        model.objects.all()._raw_delete(model.objects.db)
+    User.objects.update(manager=None)
+    User.objects.all().delete()
+    for unit in OrgUnit.objects.order_by("-path"):
+        unit.delete()
+
+
 def test_reproducible_with_the_same_seed():
-    seed()
+    seed(customers=120)
     first = snapshot()
-    Contact.objects.all().delete()
-    OwnershipChange.objects.all().delete()
-    Customer.objects.all().delete()
-    User.objects.update(manager=None)
-    User.objects.all().delete()
-    for unit in OrgUnit.objects.order_by("-path"):
-        unit.delete()
-    seed()
+    wipe()
+    seed(customers=120)
     assert snapshot() == first
-    Customer.objects.all().delete()
-    User.objects.update(manager=None)
-    User.objects.all().delete()
-    for unit in OrgUnit.objects.order_by("-path"):
-        unit.delete()
-    seed(seed=8)
+    wipe()
+    seed(customers=120, seed=8)
     assert snapshot() != first
 
 
