@@ -154,7 +154,7 @@ def sequence_sql(n):
     from django.db import connection
 
     if connection.vendor == "postgresql":
-        return f"FROM generate_series(1, {n}) AS s(i)"
+        return f"FROM generate_series(1::bigint, {n}) AS s(i)"
     return (f"FROM (WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < {n}) "
             "SELECT i FROM seq) s")
 

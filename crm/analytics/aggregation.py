@@ -124,8 +124,8 @@ def history_sql():
     f8 = "DOUBLE PRECISION"
     return f"""
 WITH daily AS (
-    SELECT o.customer_id AS cid, {_day_sql('o.order_date')} AS d,
-           SUM(o.total_amount) AS amt, SUM(o.gross_margin) AS gm, COUNT(*) AS n,
+    SELECT o.customer_id AS cid, o.order_date AS od, {_day_sql('o.order_date')} AS d,
+           SUM(CAST(o.total_amount AS {f8})) AS amt, SUM(CAST(o.gross_margin AS {f8})) AS gm, COUNT(*) AS n,
            SUM(CASE WHEN o.is_promotion THEN 1 ELSE 0 END) AS promo
     FROM {order} o{_sqlite_hint()}
     WHERE {_order_filter()}
@@ -134,7 +134,7 @@ WITH daily AS (
     SELECT cid, d, amt, gm, n, promo,
            ROW_NUMBER() OVER w AS k, d - LAG(d) OVER w AS gap
     FROM daily
-    WINDOW w AS (PARTITION BY cid ORDER BY d)
+    WINDOW w AS (PARTITION BY cid ORDER BY od)
 ), per_customer AS (
     SELECT cid, MIN(d) AS first_day, MAX(d) AS last_day, COUNT(*) AS days,
            SUM(amt) AS revenue, SUM(gm) AS margin, SUM(CASE WHEN k = 1 THEN amt ELSE 0 END) AS first_revenue,
