@@ -96,3 +96,18 @@ def test_snapshot_detail_has_results(data, org):
     snapshot = refresh()
     response = client_for(org.rep).get(reverse("api-analytics-snapshot-detail", args=[snapshot.pk]))
     assert response.status_code == 200 and response.data["results"]["customers"] == 6
+
+
+def test_customer_list_query_count_does_not_grow_with_the_page(data, org):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    refresh()
+    api = client_for(org.ceo)
+    url = reverse("api-analytics-customer-list")
+    counts = []
+    for size in (2, 6):
+        with CaptureQueriesContext(connection) as ctx:
+            assert api.get(url, {"page_size": size}).status_code == 200
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1]
