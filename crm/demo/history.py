@@ -373,7 +373,9 @@ class HistoryGenerator:
     def interactions(self, c: Customers, b: Behaviour, h: History, target: float):
         rng, n = self.rng, len(c)
         counted = h.o_status != DRAFT
-        linked = counted & (rng.random(len(h.o_index)) < 0.22)
+        # About a fifth of the orders follow a call or visit (fewer when few interactions are asked for).
+        share = min(0.22, 0.6 * target / max(len(h.o_index), 1))
+        linked = counted & (rng.random(len(h.o_index)) < share)
         l_index = h.o_index[linked]
         l_at = h.o_at[linked] - (rng.gamma(1.5, 1.6, size=int(linked.sum())) * DAY).astype(np.int64)
         l_at = np.maximum(l_at, c.created[l_index] + 600)
@@ -427,7 +429,8 @@ class HistoryGenerator:
         b = self.behaviour(c)
         h = History()
         self.orders(c, b, h, self.orders_per_customer * len(c))
-        self.interactions(c, b, h, self.interactions_per_customer * len(c))
+        if self.interactions_per_customer > 0:
+            self.interactions(c, b, h, self.interactions_per_customer * len(c))
         return b, h
 
 

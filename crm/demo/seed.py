@@ -283,10 +283,15 @@ def scale_owners(*, password: str | None = None) -> tuple[list[Owner], list[floa
     return owners, weights
 
 
-def refresh_statistics():
+HISTORY_MODELS = (Order, OrderLine, Interaction, Todo, TimelineEvent)
+SQLITE_LOAD_CACHE_KIB = 1024 * 1024  # page cache while loading history on SQLite (1 GiB)
+
+
+def refresh_statistics(*, history=False):
     """Planner statistics after a bulk load; on PostgreSQL also VACUUM, which sets the visibility map
     (index-only scans) and hint bits, so the first queries do not pay for the load."""
-    tables = [m._meta.db_table for m in (Customer, Contact, OwnershipChange, Customer.tags.through)]
+    models_ = [Customer, Contact, OwnershipChange, Customer.tags.through, *(HISTORY_MODELS if history else ())]
+    tables = [m._meta.db_table for m in models_]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             verb = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
@@ -295,14 +300,67 @@ def refresh_statistics():
             cursor.execute("ANALYZE")
 
 
-def _batches(gen: CustomerGenerator, customers: int, batch_size: int):
+class ScaleHistory:
+    """Orders, lines, interactions, to-dos and timeline events for each batch of generated customers,
+    with the demo's behaviour (see :mod:`crm.demo.history`); statuses and types of the customers follow
+    from it.  Runs in the thread that builds batches: no database access after ``__init__``."""
+
+    def __init__(self, *, customers: int, orders: int, interactions: int, seed: int, owners, now, years: int):
+        self.rng = np.random.default_rng([seed, 20_251])
+        catalog = build_catalog(self.rng, Faker(seed))
+        self.summaries = texts.SummaryPool(self.rng)
+        self.regions = region_of_users(owners)
+        self.history = HistoryGenerator(self.rng, catalog, now=now,
+                                        first=now - datetime.timedelta(days=365 * years + 5),
+                                        orders_per_customer=orders / customers,
+                                        interactions_per_customer=interactions / customers, summaries=self.summaries)
+        self.writer = HistoryWriter(offset=self.history.offset, now=self.history.now, summaries=self.summaries)
+
+    def prepare(self, batch) -> dict:
+        frame = customers_frame(batch, self.regions)
+        behaviour, h = self.history.generate(frame)
+        status, ctype = customer_status(frame, behaviour, h, self.history.today, self.rng)
+        need, _level = needs_and_levels(frame, h, status, self.history.today, self.rng)
+        patch(batch, {STATUS: status.tolist(), CUSTOMER_TYPE: ctype.tolist(), ANNUAL_NEED: need})
+        self.writer.contact_names = {row[0]: row[2] for row in batch.contacts}
+        return self.writer.build(frame.ids, h, self.rng)
+
+
+def update_last_activity(first_id: int, last_id: int) -> int:
+    """``last_activity_at`` of customers ``first_id``–``last_id`` from their orders (noon of the latest
+    order date that is not a draft, as the order services count it) and interactions, in one
+    set-based ``UPDATE … FROM``.  Returns the number of customers updated."""
+    qn = connection.ops.quote_name
+    customer, order, interaction = (qn(m._meta.db_table) for m in (Customer, Order, Interaction))
+    if connection.vendor == "postgresql":
+        order_moment, params = "(MAX(order_date) + TIME '12:00') AT TIME ZONE %s", [settings.TIME_ZONE]
+    else:
+        # SQLite stores naive UTC text: shift noon by the zone's offset (fixed for the site's zone).
+        offset = int(timezone.localtime(anchor_time()).utcoffset().total_seconds())
+        order_moment, params = "datetime(MAX(order_date), %s)", [f"{12 * 3600 - offset:+d} seconds"]
+    sql = f"""
+        UPDATE {customer} SET last_activity_at = latest.at
+        FROM (SELECT customer_id, MAX(at) AS at FROM (
+                  SELECT customer_id, {order_moment} AS at FROM {order}
+                  WHERE status <> 'draft' AND customer_id BETWEEN %s AND %s GROUP BY customer_id
+                  UNION ALL
+                  SELECT customer_id, MAX(occurred_at) AS at FROM {interaction}
+                  WHERE customer_id BETWEEN %s AND %s GROUP BY customer_id
+              ) AS moments GROUP BY customer_id) AS latest
+        WHERE {customer}.id = latest.customer_id"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, first_id, last_id, first_id, last_id])
+        return cursor.rowcount
+
+
+def _batches(gen: CustomerGenerator, customers: int, batch_size: int, history: ScaleHistory | None = None):
     done = 0
     while done < customers:
         batch = Batch()
         for _ in range(min(batch_size, customers - done)):
             gen.customer(batch)
         done += len(batch.customers)
-        yield batch
+        yield batch, (history.prepare(batch) if history is not None else None)
 
 
 def _prefetched(iterable, depth=2):
@@ -339,31 +397,57 @@ def _prefetched(iterable, depth=2):
 
 
 def generate(*, customers: int, contacts_per_customer: float = 1.5, batch_size: int = 10_000, seed: int = 1,
-             years: int = 6, out=None, progress_stream=None) -> dict:
+             years: int = 6, orders: int = 0, interactions: int = 0, out=None, progress_stream=None) -> dict:
+    """``customers`` new customers with contacts, tags and ownership history; with ``orders`` (and
+    ``interactions``) also their purchase and contact history, spread over the customers."""
     started = time.monotonic()
+    now = anchor_time()
     with transaction.atomic():
         owners, weights = scale_owners()
         tags = build_tags()
+        history = None
+        if orders or interactions:
+            history = ScaleHistory(customers=customers, orders=orders, interactions=interactions, seed=seed,
+                                   owners=owners, now=now, years=years)
     gen = CustomerGenerator(Faker(seed), owners, weights, tag_ids={n: t.pk for n, t in tags.items()},
                             total=customers, contacts_per_customer=contacts_per_customer, history_share=0.04,
-                            now=anchor_time(), years=years)
+                            now=now, years=years)
+    first_id = gen.customer_ids.next
+    if history is not None and connection.vendor == "sqlite":
+        # Index pages of a growing history table stay in memory: several times faster past a few million rows.
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size=-{SQLITE_LOAD_CACHE_KIB}")
     progress = Progress(customers, label="customers", stream=progress_stream)
-    totals = {"customers": 0, "contacts": 0}
-    for batch in _prefetched(_batches(gen, customers, batch_size)):
+    totals = {"customers": 0, "contacts": 0, "orders": 0, "lines": 0, "interactions": 0, "todos": 0, "events": 0}
+    for batch, tables in _prefetched(_batches(gen, customers, batch_size, history)):
         with transaction.atomic():
             n_customers, n_contacts = write_batch(batch)
+            if tables is not None:
+                written = history.writer.write(tables)
+                for name in ("orders", "lines", "interactions", "todos", "events"):
+                    totals[name] += getattr(written, name)
         totals["customers"] += n_customers
         totals["contacts"] += n_contacts
         progress.advance(n_customers)
     write_seconds = progress.finish()
-    reset_sequences(Customer, Contact, OwnershipChange, Customer.tags.through)
+    reset_sequences(Customer, Contact, OwnershipChange, Customer.tags.through,
+                    *(HISTORY_MODELS if history is not None else ()))
+    activity_started = time.monotonic()
+    if history is not None:
+        with transaction.atomic():
+            update_last_activity(first_id, gen.customer_ids.next - 1)
     analyse_started = time.monotonic()
-    refresh_statistics()
+    refresh_statistics(history=history is not None)
     totals.update(seconds=time.monotonic() - started, write_seconds=write_seconds,
+                  activity_seconds=analyse_started - activity_started,
                   analyse_seconds=time.monotonic() - analyse_started, vendor=connection.vendor)
     if out is not None:
-        out(f"Generated {totals['customers']:,} customers and {totals['contacts']:,} contacts on "
+        extra = ""
+        if history is not None:
+            extra = (f", {totals['orders']:,} orders with {totals['lines']:,} lines, {totals['interactions']:,} "
+                     f"interactions, {totals['todos']:,} to-dos and {totals['events']:,} timeline events")
+        out(f"Generated {totals['customers']:,} customers, {totals['contacts']:,} contacts{extra} on "
             f"{connection.vendor} in {totals['seconds']:.0f} s "
             f"({totals['customers'] / max(write_seconds, 1e-9):,.0f} customers/s; "
-            f"statistics {totals['analyse_seconds']:.0f} s).")
+            f"last activity {totals['activity_seconds']:.0f} s; statistics {totals['analyse_seconds']:.0f} s).")
     return totals

@@ -169,3 +169,39 @@ def test_history_reproducible_from_the_seed():
     wipe()
     seed(customers=60)
     assert fingerprint() == first
+
+
+def test_generate_with_orders():
+    out, err = io.StringIO(), io.StringIO()
+    call_command("generate", customers=500, orders=5000, interactions=1500, batch=200, seed=4, stdout=out, stderr=err)
+    assert "customers 500/500" in err.getvalue() and "orders" in out.getvalue()
+    assert Customer.objects.count() == 500
+    n = Order.objects.count()
+    assert 4000 <= n <= 6000
+    assert 2.0 <= OrderLine.objects.count() / n <= 2.8
+    assert 1000 <= Interaction.objects.count() <= 2000
+    assert not Order.objects.filter(seller__isnull=True).exists()
+    assert not OrderLine.objects.filter(quantity__lte=0).exists()
+    order_type = ContentType.objects.get_for_model(Order)
+    assert TimelineEvent.objects.filter(source_type=order_type).values("source_id").distinct().count() == n
+    for order in Order.objects.prefetch_related("lines")[:300]:
+        lines = list(order.lines.all())
+        for line in lines:
+            assert line.amount == line_totals(line.quantity, line.unit_price, line.discount_rate, line.unit_cost).amount
+        assert order.total_amount == sum(x.amount for x in lines)
+        assert order.gross_margin == order.total_amount - order.total_cost
+    # last_activity_at comes from the set-based update at the end.
+    for customer in Customer.objects.all():
+        moments = [timezone.make_aware(datetime.datetime.combine(d, datetime.time(12)))
+                   for d in customer.orders.exclude(status="draft").values_list("order_date", flat=True)]
+        moments += list(customer.interactions.values_list("occurred_at", flat=True))
+        assert customer.last_activity_at == (max(moments) if moments else None), customer.pk
+    assert Customer.objects.filter(status="prospect").exists() and Customer.objects.filter(status="active").exists()
+    # The sequences moved past the generated ids.
+    customer = Customer.objects.first()
+    assert Order.objects.create(customer=customer, order_date=timezone.localdate()).pk > n
+
+
+def test_generate_without_orders_writes_no_history():
+    call_command("generate", customers=200, batch=100, stdout=io.StringIO(), stderr=io.StringIO())
+    assert Customer.objects.count() == 200 and not Order.objects.exists() and not Interaction.objects.exists()
