@@ -192,15 +192,20 @@ def customer_history(window, *, use_copy=None):
     return History(columns={name: matrix[:, i] for i, name in enumerate(HISTORY_COLUMNS)}, fetch=how)
 
 
+FETCH_CHUNK = 50_000
+
+
 def fetch_matrix(sql, params, k, dtype=np.float64):
-    """``fetchall`` of a query with ``k`` numeric columns as an (n, k) array, NULL as NaN."""
+    """A query with ``k`` numeric columns as an (n, k) array, NULL as NaN — fetched in chunks, each turned
+    into numpy at once, so the Python row objects of only one chunk are alive at a time."""
+    parts = []
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    n = len(rows)
-    flat = np.fromiter((np.nan if v is None else v for v in itertools.chain.from_iterable(rows)),
-                       dtype=dtype, count=n * k)
-    return flat.reshape(n, k)
+        while rows := cursor.fetchmany(FETCH_CHUNK):
+            flat = np.fromiter((np.nan if v is None else v for v in itertools.chain.from_iterable(rows)),
+                               dtype=dtype, count=len(rows) * k)
+            parts.append(flat.reshape(len(rows), k))
+    return np.concatenate(parts) if parts else np.zeros((0, k), dtype=dtype)
 
 
 _PG_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"

@@ -488,12 +488,12 @@ def _nullable(values, digits=None):
     return out
 
 
-def metric_columns(snapshot_id, result):
-    """The columns of the ``CustomerMetrics`` rows, in :data:`METRIC_COLUMNS` order, as numpy arrays
-    of Python-ready values."""
-    c = result.columns
-    n = result.n
-    comp = c["components"]
+def metric_columns(snapshot_id, result, part=slice(None)):
+    """The columns of the ``CustomerMetrics`` rows ``part`` (a slice), in :data:`METRIC_COLUMNS` order, as
+    numpy arrays of Python-ready values."""
+    c = {k: v[part] for k, v in result.columns.items() if k != "components"}
+    comp = {k: v[part] for k, v in result.columns["components"].items()}
+    n = len(c["customer"])
     components = np.array([COMPONENTS_JSON % row for row in zip(
         np.round(comp["repeat"], 4).tolist(), np.round(comp["regularity"], 4).tolist(),
         np.round(comp["share_of_wallet"], 4).tolist(), np.round(comp["price_insensitivity"], 4).tolist(),
@@ -521,12 +521,11 @@ def write_metrics(snapshot_id, result):
     if connection.vendor == "postgresql":
         _write_postgres(snapshot_id, result)
         return
-    columns = metric_columns(snapshot_id, result)
     table = CustomerMetrics._meta.db_table
     names = ", ".join(METRIC_COLUMNS)
     sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(METRIC_COLUMNS))})"
     with transaction.atomic(), connection.cursor() as cursor:
-        for rows in _row_batches(columns, result.n):
+        for rows in _row_batches(snapshot_id, result):
             cursor.executemany(sql, rows)
 
 
@@ -631,9 +630,11 @@ def _write_postgres(snapshot_id, result):
         cursor.execute(insert, [snapshot_id, segment_keys, tier_keys, class_keys, level_keys])
 
 
-def _row_batches(columns, n, size=WRITE_BATCH):
-    for start in range(0, n, size):
-        yield list(zip(*(col[start:start + size].tolist() for col in columns), strict=True))
+def _row_batches(snapshot_id, result, size=WRITE_BATCH):
+    """Rows of ``size`` customers at a time, built from that slice of the columns only."""
+    for start in range(0, result.n, size):
+        columns = metric_columns(snapshot_id, result, slice(start, start + size))
+        yield list(zip(*(col.tolist() for col in columns), strict=True))
 
 
 def delete_snapshot_metrics(snapshot_ids):
