@@ -128,7 +128,10 @@ def product_choices(include=()):
 
 class OrderLineForm(forms.Form):
     product = forms.ChoiceField(label=_("Product"), required=False)
-    product_code = forms.CharField(label=_("or code"), max_length=40, required=False)
+    product_code = forms.CharField(
+        label=_("or code"), max_length=40, required=False,
+        widget=forms.TextInput(attrs={"placeholder": _("or type a product code"),
+                                      "aria-label": _("Product code")}))
     quantity = forms.CharField(label=_("Quantity"), required=False, widget=_amount_input("1"))
     unit_price = forms.CharField(label=_("Unit price"), required=False,
                                  widget=_amount_input(_("list price")),
