@@ -131,8 +131,11 @@ class CustomerMetrics(RestrictedModel):
     owner_path = "customer__owner"
     unit_path = "customer__branch"
 
-    snapshot = models.ForeignKey(Snapshot, on_delete=models.CASCADE, related_name="metrics")
-    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="metrics")
+    # No single-column indexes: (snapshot, customer) and (customer, snapshot) below serve both, and
+    # every extra index slows the bulk write of a refresh.
+    snapshot = models.ForeignKey(Snapshot, on_delete=models.CASCADE, related_name="metrics", db_index=False)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="metrics",
+                                 db_index=False)
     # history
     first_purchase = models.DateField(null=True)
     last_purchase = models.DateField(null=True)

@@ -614,6 +614,9 @@ def _write_postgres(snapshot_id, result):
     insert = (f"INSERT INTO {CustomerMetrics._meta.db_table} ({', '.join(METRIC_COLUMNS)}) "
               f"SELECT {', '.join(select.values())} FROM {stage} s")
     with transaction.atomic(), connection.cursor() as cursor:
+        # Dropped explicitly too: inside an outer transaction (tests, a caller's atomic block) the
+        # block above is a savepoint and ON COMMIT DROP would leave the table for the next write.
+        cursor.execute(f"DROP TABLE IF EXISTS {stage}")
         cursor.execute(f"CREATE TEMPORARY TABLE {stage} ("
                        + ", ".join(f"{name} {pg}" for name, _dtype, pg, _v in cols) + ") ON COMMIT DROP")
         with cursor.cursor.copy(f"COPY {stage} FROM STDIN (FORMAT binary)") as copy:
@@ -628,6 +631,7 @@ def _write_postgres(snapshot_id, result):
                 copy.write(buf.tobytes())
             copy.write((-1).to_bytes(2, "big", signed=True))
         cursor.execute(insert, [snapshot_id, segment_keys, tier_keys, class_keys, level_keys])
+        cursor.execute(f"DROP TABLE {stage}")
 
 
 def _row_batches(snapshot_id, result, size=WRITE_BATCH):
