@@ -2,12 +2,10 @@
 customer's 360° page (log an interaction, the timeline).  Reads come from ``queries``, every change
 goes through ``services``; a record outside the caller's scope is a 404, a missing role action a 403."""
 
-import functools
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,6 +20,7 @@ from rest_framework.request import Request
 from crm.accounts.choices import Action
 from crm.accounts.queries import assignable_users
 from crm.core.pagination import KeysetPagination
+from crm.core.views import action_required, relative_url
 from crm.customers.queries import customers_for
 
 from . import queries, services
@@ -36,26 +35,8 @@ TIMELINE_FILTERS = [
 _TIMELINE_LABELS = {"all": gettext_lazy("all"), **dict(TimelineKind.choices)}
 
 
-def action_required(action):
-    """Log-in required, then the role must grant ``action`` (otherwise 403)."""
-
-    def decorator(view):
-        @functools.wraps(view)
-        @login_required
-        def wrapped(request, *args, **kwargs):
-            if not request.user.can(action):
-                raise PermissionDenied(_("Your role does not allow this."))
-            return view(request, *args, **kwargs)
-        return wrapped
-
-    return decorator
 
 
-def _relative(url):
-    if not url:
-        return None
-    parts = urlsplit(url)
-    return f"{parts.path}?{parts.query}" if parts.query else parts.path
 
 
 def _visible_customer(request, pk):
@@ -197,7 +178,8 @@ def todo_list(request):
     rows, paginator = _keyset_page(request, filterset.qs, ("due_on", "id"))
     context = {
         "filterset": filterset, "todos": rows, "count": paginator.count, "count_capped": paginator.count_capped,
-        "next_url": _relative(paginator.get_next_link()), "previous_url": _relative(paginator.get_previous_link()),
+        "next_url": relative_url(paginator.get_next_link()),
+        "previous_url": relative_url(paginator.get_previous_link()),
         "can_change": request.user.can(Action.CHANGE), "can_create": request.user.can(Action.CREATE),
         "today": timezone.localdate(),
     }
@@ -274,7 +256,8 @@ def interaction_list(request):
     context = {
         "filterset": filterset, "interactions": rows, "count": paginator.count,
         "count_capped": paginator.count_capped, "customer": customer,
-        "next_url": _relative(paginator.get_next_link()), "previous_url": _relative(paginator.get_previous_link()),
+        "next_url": relative_url(paginator.get_next_link()),
+        "previous_url": relative_url(paginator.get_previous_link()),
     }
     if request.htmx and not request.htmx.history_restore_request and request.htmx.target == "interaction-results":
         return render(request, "activities/partials/interaction_rows.html", context)

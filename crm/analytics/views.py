@@ -7,11 +7,8 @@ templates (chart rows, the one-line "why" of each figure).
 """
 
 import datetime
-import functools
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm.accounts.choices import Action
+from crm.core.views import action_required
 from crm.customers.choices import RelationshipLevel
 
 from .choices import SnapshotStatus, Tier, ValueClass, segment_label
@@ -55,19 +53,6 @@ def _services():
     return services
 
 
-def action_required(action):
-    """Log-in required, then the role must grant ``action`` (otherwise 403)."""
-
-    def decorator(view):
-        @functools.wraps(view)
-        @login_required
-        def wrapped(request, *args, **kwargs):
-            if not request.user.can(action):
-                raise PermissionDenied(_("Your role does not allow this."))
-            return view(request, *args, **kwargs)
-        return wrapped
-
-    return decorator
 
 
 # --- small readers that tolerate missing figures ------------------------------------------------------

@@ -6,6 +6,7 @@ the models that carry custom fields are found through the app registry.
 
 import datetime
 from functools import wraps
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,6 +16,7 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import services
@@ -25,17 +27,31 @@ MANAGE_SETTINGS = "manage_settings"
 AUDIT_PAGE_SIZE = 50
 
 
-def settings_required(view):
-    """Log-in required, then the ``manage_settings`` action of the user's role (else 403)."""
+def action_required(action, message=None):
+    """Log-in required, then the user's role must grant ``action``; otherwise 403."""
 
-    @wraps(view)
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        if not request.user.can(MANAGE_SETTINGS):
-            raise PermissionDenied(_("Your role does not allow managing settings."))
-        return view(request, *args, **kwargs)
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(request, *args, **kwargs):
+            if not request.user.can(action):
+                raise PermissionDenied(message or _("Your role does not allow this."))
+            return view(request, *args, **kwargs)
 
-    return wrapped
+        return wrapped
+
+    return decorator
+
+
+settings_required = action_required(MANAGE_SETTINGS, _lazy("Your role does not allow managing settings."))
+
+
+def relative_url(url):
+    """The path and query of an absolute URL (paginators build absolute links; pages want relative)."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
 
 
 def apply_validation_error(form, exc: ValidationError):

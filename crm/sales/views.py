@@ -5,13 +5,10 @@ fetched from the caller's visible queryset (another scope's order is a 404); a m
 a 403.  Bad input re-renders the form with every typed value kept.
 """
 
-import functools
-from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -23,6 +20,7 @@ from crm.accounts.choices import Action
 from crm.accounts.queries import assignable_users
 from crm.core.audit import history_for
 from crm.core.pagination import KeysetPagination
+from crm.core.views import action_required, relative_url
 from crm.customers.queries import customers_for
 
 from . import services
@@ -48,26 +46,8 @@ AUDIT_ENTRIES_SHOWN = 10
 NEW_ORDER_ROWS = 1
 
 
-def action_required(action):
-    """Log-in required, then the role must grant ``action`` (else 403)."""
-
-    def decorator(view):
-        @functools.wraps(view)
-        @login_required
-        def wrapped(request, *args, **kwargs):
-            if not request.user.can(action):
-                raise PermissionDenied(_("Your role does not allow this."))
-            return view(request, *args, **kwargs)
-        return wrapped
-
-    return decorator
 
 
-def _relative(url):
-    if not url:
-        return None
-    parts = urlsplit(url)
-    return f"{parts.path}?{parts.query}" if parts.query else parts.path
 
 
 class _Pagination(KeysetPagination):
@@ -91,8 +71,8 @@ def _page(paginator, queryset, request):
 
 def _list_context(paginator, page, **extra):
     return {"page": page, "count": paginator.count, "count_capped": paginator.count_capped,
-            "next_url": _relative(paginator.get_next_link()),
-            "previous_url": _relative(paginator.get_previous_link()), **extra}
+            "next_url": relative_url(paginator.get_next_link()),
+            "previous_url": relative_url(paginator.get_previous_link()), **extra}
 
 
 # --- products ---------------------------------------------------------------------------------------
