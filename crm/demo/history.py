@@ -37,6 +37,7 @@ SPRING_FESTIVAL = {
 # Business per month relative to an average month: slow around New Year, busy before mid-year and
 # in the last quarter (budgets are spent).
 MONTH_FACTOR = np.array([0.95, 0.9, 1.1, 1.05, 1.1, 1.3, 0.9, 0.85, 1.05, 0.9, 1.15, 1.3])
+MAX_RATE = 160  # orders per year of business time
 LINES_PER_ORDER = np.array([0.36, 0.25, 0.16, 0.11, 0.07, 0.05])  # 1–6 lines, 2.3 on average
 PROMO_DISCOUNTS = np.array([5, 8, 10, 12, 15, 20])
 PROMO_DISCOUNT_WEIGHTS = np.array([2, 3, 4, 2, 2, 1], dtype=float)
@@ -275,10 +276,17 @@ class HistoryGenerator:
         small = np.abs(g) < 1e-6
         business = np.where(small, span, np.expm1(g * span) / np.where(small, 1, g))
         business[~b.buyer] = 0
-        expected = b.rate * business
-        if expected.sum() > 0:
-            b.rate *= target / expected.sum()
-        b.rate = np.minimum(b.rate, 160)
+        # Scale the rates to the target count; the heaviest buyers are capped (a few orders a working
+        # day at most), and the others make up for what the cap removes.
+        b.rate = np.minimum(b.rate, MAX_RATE)
+        for _ in range(4):
+            expected = b.rate * business
+            capped = b.rate >= MAX_RATE
+            free, wanted = expected[~capped].sum(), target - expected[capped].sum()
+            if free <= 0 or wanted <= 0 or abs(expected.sum() - target) < 1e-3 * target:
+                break
+            b.rate[~capped] *= wanted / free
+            b.rate = np.minimum(b.rate, MAX_RATE)
         expected = b.rate * business
         n_gen = np.where(expected > 0, np.ceil(expected + 4 * np.sqrt(expected) + 3), 0).astype(np.int64)
         idx = np.repeat(np.arange(len(c)), n_gen)
@@ -286,7 +294,10 @@ class HistoryGenerator:
         gaps = rng.gamma(k, 1 / (b.rate[idx] * k))
         first = np.cumsum(n_gen) - n_gen
         has = n_gen > 0
-        gaps[first[has]] *= rng.random(int(has.sum()))  # a random phase: the first order is not at the start
+        # A stationary start: the first gap is the rest of a length-biased interval (gamma of shape k + 1
+        # times a uniform share), so the expected count over a span is the rate times the span.
+        starts = first[has]
+        gaps[starts] = rng.gamma(k[starts] + 1, 1 / (b.rate[has] * k[starts])) * rng.random(len(starts))
         total = np.cumsum(gaps)
         base = np.zeros(len(c))
         base[has] = total[first[has]] - gaps[first[has]]
