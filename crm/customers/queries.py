@@ -127,12 +127,21 @@ def pool_rules():
     return {r.customer_type: r for r in PoolRule.objects.filter(active=True)}
 
 
-def _rule_q(rules, *, now, warn):
-    """Customers whose last order/interaction (or, if none, the day they were taken over) is older
-    than their rule's limit — or, with ``warn``, older than the limit less the warning days."""
-    import datetime
+def activity_clock():
+    """When a customer's pool clock started: the later of its last order or interaction and the
+    moment its current owner took it over (a customer just claimed or handed over gets the full
+    period, whatever its history), else when it was created."""
+    from django.db.models.functions import Coalesce, Greatest
 
-    from django.db.models.functions import Coalesce
+    # Greatest is NULL on SQLite when an argument is NULL: coalesce each side first.
+    return Greatest(Coalesce("last_activity_at", "owned_since", "created_at"),
+                    Coalesce("owned_since", "last_activity_at", "created_at"))
+
+
+def _rule_q(rules, *, now, warn):
+    """Customers whose pool clock (:func:`activity_clock`) is older than their rule's limit — or,
+    with ``warn``, older than the limit less the warning days."""
+    import datetime
 
     q = Q(pk__in=[])
     default = rules.get("")
@@ -144,7 +153,7 @@ def _rule_q(rules, *, now, warn):
         limit = now - datetime.timedelta(days=max(days, 0))
         type_q = Q(customer_type=customer_type) if customer_type else ~Q(customer_type__in=list(typed))
         q |= type_q & Q(activity_clock__lt=limit)
-    return q, Coalesce("last_activity_at", "owned_since", "created_at")
+    return q, activity_clock()
 
 
 def customers_due_to_return(user, *, now=None):

@@ -489,3 +489,15 @@ def test_pool_page_query_count_does_not_grow_with_rows(org, django_assert_max_nu
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get(reverse("customers:pool"))
     assert response.content.decode().count('data-testid="pool-row"') == 43
+
+
+def test_a_customer_just_taken_over_gets_the_full_period(org, rules):
+    """The clock starts at the later of the last activity and the take-over: a customer claimed or
+    handed over with an old history does not go straight back to the pool."""
+    taken_over = owned(org.rep, last=days_ago(300), since=days_ago(5))
+    old = owned(org.rep, last=days_ago(300), since=days_ago(300))
+    assert services.reclaim_inactive_customers(now=NOW) == {"returned": 1, "warned": 0}
+    owners = dict(Customer.objects.values_list("pk", "owner_id"))
+    assert owners[taken_over.pk] == org.rep.pk and owners[old.pk] is None
+    # 90-day rule, 10 days' warning: the taken-over customer is warned 80 days after the take-over.
+    assert services.reclaim_inactive_customers(now=NOW + datetime.timedelta(days=76))["warned"] == 1
