@@ -459,3 +459,68 @@ def test_order_lists_return_exactly_the_scope(org, records, viewer):
     assert {int(x) for x in re.findall(rb'data-order-id="(\d+)"', page.content)} == expected
     api = api_client.get(reverse("api-order-list"), {"page_size": 200})
     assert {row["id"] for row in api.data["results"]} == expected and api.data["count"] == len(expected)
+
+
+# --- related names ----------------------------------------------------------------------------------------
+# A record shows the names of the records it refers to.  A name follows the visibility of the record it
+# names, not of the record that shows it: a to-do is visible with its owner, its customer with the
+# customer's owner, so a to-do about a customer that moved out of the viewer's scope shows no customer name
+# (null in the API, a dash on the pages).
+
+def _todo_rows(html):
+    rows = re.split(rb'<tr data-testid="todo-row" data-todo-id="', html)[1:]
+    return {int(row.split(b'"', 1)[0]): row.split(b"</tr>", 1)[0] for row in rows}
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+def test_related_names_follow_the_named_records_scope(org, viewer):
+    from django.utils import timezone
+
+    user = getattr(org, viewer)
+    today = timezone.localdate()
+    todos = {}  # todo pk -> (owner of the to-do, owner of its customer, customer name)
+    for i, todo_owner in enumerate(OWNERS):
+        for j, customer_owner in enumerate(OWNERS):
+            name = f"关联客户{i}{j}号"
+            customer = CustomerFactory(owner=getattr(org, customer_owner), name=name)
+            todo = TodoFactory(owner=getattr(org, todo_owner), customer=customer, due_on=today)
+            todos[todo.pk] = (todo_owner, customer_owner, name)
+    mine = TodoFactory(owner=user, customer=CustomerFactory(owner=org.sh_rep, name="他人客户甲"), due_on=today)
+    todos[mine.pk] = (viewer, "sh_rep", "他人客户甲")
+    visible = EXPECTED[viewer] | {viewer}
+    expected = {pk: (name if customer_owner in EXPECTED[viewer] else None)
+                for pk, (todo_owner, customer_owner, name) in todos.items() if todo_owner in visible}
+    page_client = APIClient()
+    page_client.force_login(user)
+    api_client = APIClient()
+    api_client.force_authenticate(user)
+    if not user.can("view"):
+        assert api_client.get(reverse("api-todo-list")).status_code == 403
+        return
+
+    api = api_client.get(reverse("api-todo-list"), {"page_size": 200})
+    assert {row["id"]: row["customer_name"] for row in api.data["results"]} == expected
+    hidden = [pk for pk, name in expected.items() if name is None]
+    shown = [pk for pk, name in expected.items() if name is not None]
+    for pk in hidden[:1] + shown[:1]:
+        detail = api_client.get(reverse("api-todo-detail", args=[pk]))
+        assert detail.data["customer_name"] == expected[pk], (viewer, pk)
+        assert (todos[pk][2].encode() in detail.content) == (expected[pk] is not None), (viewer, pk)
+    if hidden and user.can("change"):
+        done = api_client.post(reverse("api-todo-complete", args=[hidden[0]]))
+        assert done.status_code == 200 and done.data["customer_name"] is None
+        assert todos[hidden[0]][2].encode() not in done.content
+
+    page = page_client.get(reverse("activities:todo_list"), {"who": "team", "status": "", "page_size": 200})
+    rows = _todo_rows(page.content)
+    assert set(rows) == set(expected), viewer
+    for pk, name in expected.items():
+        assert (todos[pk][2].encode() in rows[pk]) == (name is not None), (viewer, pk, todos[pk])
+    if hidden and user.can("change"):
+        reopened = page_client.post(reverse("activities:todo_reopen", args=[hidden[0]]), HTTP_HX_REQUEST="true")
+        assert reopened.status_code == 200 and todos[hidden[0]][2].encode() not in reopened.content
+
+    day = page_client.get(reverse("activities:my_day"))
+    assert day.status_code == 200
+    assert f'data-todo-id="{mine.pk}"'.encode() in day.content
+    assert ("他人客户甲".encode() in day.content) == ("sh_rep" in EXPECTED[viewer]), viewer
