@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 
+from crm.core.visibility import with_related_visibility
 from crm.customers.queries import customers_due_to_return
 
 from .choices import InteractionKind, RelationshipContent, TimelineKind, TodoKind
@@ -30,8 +31,11 @@ def interactions_for(user):
 
 
 def todos_for(user):
-    """The to-dos ``user`` may see: their own, and those of the people their scope covers."""
-    return Todo.objects.visible_to(user).select_related("owner", "customer")
+    """The to-dos ``user`` may see: their own, and those of the people their scope covers.  A to-do
+    follows its owner and its customer the customer's owner: ``customer_visible`` says whether ``user``
+    may see the customer (and its name)."""
+    todos = Todo.objects.visible_to(user).select_related("owner", "customer")
+    return with_related_visibility(todos, "customer", user)
 
 
 # --- the customer timeline --------------------------------------------------------------------------
@@ -137,7 +141,9 @@ class MyDay:
 
 def my_day(user, today: datetime.date, *, limit=MY_DAY_LIMIT) -> MyDay:
     """What ``user`` has to do today: a fixed number of queries, each list bounded by ``limit``."""
-    mine = Todo.objects.visible_to(user).filter(owner=user, done_at__isnull=True).select_related("customer")
+    mine = with_related_visibility(
+        Todo.objects.visible_to(user).filter(owner=user, done_at__isnull=True).select_related("customer"),
+        "customer", user)
     due = mine.filter(due_on__lte=today).order_by("due_on", "id")
     upcoming = mine.filter(due_on__gt=today, due_on__lte=today + datetime.timedelta(days=UPCOMING_DAYS))
     return MyDay(

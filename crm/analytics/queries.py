@@ -3,6 +3,7 @@
 ``current_snapshot()``                 the latest *complete* snapshot, or None — the only one pages show
 ``running_snapshot()``                 the refresh under way, or None (for a progress bar)
 ``snapshots()``                        every snapshot, newest first
+``snapshots_for(user)``                every snapshot, newest first, with ``customers_in_scope``
 ``metrics_for(user, customer)``        the customer's ``CustomerMetrics`` in the current snapshot, or None
                                        when the customer is not visible to ``user`` or was not analysed
 ``metrics_queryset(user)``             metrics of the visible customers in the current snapshot
@@ -21,7 +22,8 @@ their branch, never the company's.
 import datetime
 
 import numpy as np
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 
 from crm.core.visibility import scope_for
 
@@ -43,6 +45,16 @@ def running_snapshot():
 
 def snapshots():
     return Snapshot.objects.order_by("-started_at", "-id")
+
+
+def snapshots_for(user):
+    """Every snapshot, newest first, annotated with ``customers_in_scope``: how many of the customers
+    ``user`` may see it analysed (the stored company-wide count for an all-records scope).  One query."""
+    if scope_for(user).all:
+        return snapshots().annotate(customers_in_scope=F("customers"))
+    counted = (CustomerMetrics.objects.visible_to(user).filter(snapshot=OuterRef("pk")).order_by()
+               .values("snapshot").annotate(n=Count("id")).values("n"))
+    return snapshots().annotate(customers_in_scope=Coalesce(Subquery(counted), 0))
 
 
 def complete_snapshots():

@@ -16,6 +16,7 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .pagination import KeysetPagination
+from .visibility import related_visible
 
 MANAGE_SETTINGS = "manage_settings"
 
@@ -137,3 +138,19 @@ class CustomFieldsField(serializers.DictField):
             "Invalid values answer 400 with {\"custom_fields\": {key: [message]}}.",
         )
         super().__init__(**kwargs)
+
+
+class VisibleNameField(serializers.CharField):
+    """The name of a related record that has its own visibility (a to-do's customer), or null when the
+    caller may not see that record.  Querysets load the answer with ``with_related_visibility``."""
+
+    def __init__(self, relation, **kwargs):
+        self.relation = relation
+        kwargs.setdefault("source", f"{relation}.name")
+        super().__init__(read_only=True, allow_null=True, **kwargs)
+
+    def get_attribute(self, instance):
+        request = self.context.get("request")
+        if not related_visible(instance, self.relation, getattr(request, "user", None)):
+            return None
+        return super().get_attribute(instance)

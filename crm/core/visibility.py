@@ -5,12 +5,16 @@ a user's role yields a :class:`DataScope` (computed in ``crm.accounts``, cached 
 and each restricted model says which of its fields carry the owner and the organisational unit.
 A record is visible when the scope covers all records, or its owner is one of the scope's owners,
 or its unit is one of the scope's units.
+
+A record names the records it refers to (a to-do its customer), and a name follows the visibility of
+the record it names: :func:`with_related_visibility` asks ``visible_to`` about the related record in
+the same query, :func:`related_visible` reads the answer.
 """
 
 from dataclasses import dataclass, field
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, Value
 
 
 @dataclass(frozen=True)
@@ -64,3 +68,28 @@ class RestrictedModel(models.Model):
 
     def is_visible_to(self, user) -> bool:
         return type(self)._default_manager.visible_to(user).filter(pk=self.pk).exists()
+
+
+def with_related_visibility(queryset, relation, user):
+    """``queryset`` annotated with ``<relation>_visible``: whether ``user`` may see the record the
+    foreign key ``relation`` points to (by that model's ``visible_to``), as an EXISTS in the same query."""
+    field = queryset.model._meta.get_field(relation)
+    scope = scope_for(user)
+    if scope.all or scope.is_empty:
+        flag = Value(scope.all)
+    else:
+        flag = Exists(field.related_model._default_manager.visible_to(user).filter(pk=OuterRef(field.attname)))
+    return queryset.annotate(**{f"{relation}_visible": flag})
+
+
+def related_visible(obj, relation, user) -> bool:
+    """Whether ``user`` may see ``obj``'s related record ``relation``: the annotation of
+    :func:`with_related_visibility` when ``obj`` was loaded with it, otherwise one query."""
+    field = obj._meta.get_field(relation)
+    related_id = getattr(obj, field.attname)
+    if related_id is None:
+        return False
+    flag = getattr(obj, f"{relation}_visible", None)
+    if flag is not None:
+        return bool(flag)
+    return field.related_model._default_manager.visible_to(user).filter(pk=related_id).exists()

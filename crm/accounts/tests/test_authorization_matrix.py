@@ -4,7 +4,10 @@ the caller's own, a subordinate's, a teammate's, another team's, another branch'
 For each cell: a record outside the caller's scope answers 404 (never 403, never its data), a missing
 role action answers 403, and after every refused write the record, its contacts, its ownership history
 and the audit log are exactly as before.  Lists, search, export and counts return exactly the visible
-set.  A guard at the bottom fails when a new record URL is added without a row in this matrix.
+set.  Names of related records follow the scope of the record they name, and analytics figures count
+only the visible customers.  Pages and endpoints that are not about owned records answer by the role
+action they need.  Two guards fail when a URL (in any namespace) or an API name field is added without a
+row here.
 
 Customers in the pool (公海) have no owner, so ``visible_to`` does not offer them to sales people: they
 are offered for claiming through ``crm.customers.queries.pool_for`` (the caller's branch with its
@@ -13,22 +16,35 @@ matrix below, over pool customers in every unit.
 """
 
 import csv
+import datetime
 import io
 import re
 from dataclasses import dataclass
 
 import pytest
-from django.urls import URLResolver, get_resolver, reverse
+from django.contrib.contenttypes.models import ContentType
+from django.urls import NoReverseMatch, URLResolver, get_resolver, reverse
+from django.utils import timezone
+from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
+from crm.accounts.models import Role, User
 from crm.accounts.tests.test_scopes import EXPECTED, OWNERS
 from crm.activities.models import Interaction, TimelineEvent, Todo
 from crm.activities.tests.factories import InteractionFactory, TodoFactory
-from crm.core.models import AuditEntry
-from crm.customers.models import Contact, Customer, OwnershipChange
-from crm.customers.tests.factories import ContactFactory, CustomerFactory
-from crm.sales.models import Order, OrderLine, Product
-from crm.sales.tests.factories import OrderFactory, OrderLineFactory, ProductFactory
+from crm.analytics.models import CustomerMetrics, Snapshot
+from crm.core.models import AuditEntry, CustomFieldDefinition
+from crm.core.visibility import RestrictedModel
+from crm.customers.models import Contact, Customer, OwnershipChange, PoolRule
+from crm.customers.tests.factories import ContactFactory, CustomerFactory, TagFactory
+from crm.sales.models import ChannelPartner, Order, OrderLine, Product, StockMovement
+from crm.sales.tests.factories import (
+    ChannelPartnerFactory,
+    OrderFactory,
+    OrderLineFactory,
+    ProductCategoryFactory,
+    ProductFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -320,8 +336,8 @@ def test_lists_search_export_and_counts_return_exactly_the_scope(org, records, v
         assert names == {records[o][0].name for o in EXPECTED[viewer]}
 
 
-def _record_url_names():
-    """Every named URL of the customer pages and of the customer/contact API."""
+def _url_names():
+    """Every named URL of the project, in every namespace (the Django admin's apart: see below)."""
     names = set()
 
     def walk(patterns, namespace=None):
@@ -329,19 +345,33 @@ def _record_url_names():
             if isinstance(p, URLResolver):
                 walk(p.url_patterns, p.namespace or namespace)
             elif p.name:
-                full = f"{namespace}:{p.name}" if namespace else p.name
-                if full.startswith(("customers:", "activities:", "sales:")) or re.match(
-                        r"api-(customer|contact|interaction|todo|timeline|order)", full):
-                    names.add(full)
+                names.add(f"{namespace}:{p.name}" if namespace else p.name)
 
     walk(get_resolver().url_patterns)
-    return names
+    return {n for n in names if not n.startswith("admin:")}
 
 
-def test_every_record_url_is_in_the_matrix():
-    covered = {p.url_name for p in PROBES} | LIST_URLS | POOL_URLS | {"customers:create"}
-    missing = _record_url_names() - covered
+# The pool's endpoints not about one owned record are rows of the pool matrix below.
+POOL_API_URLS = {"api-pool-list", "api-pool-rule-list", "api-handover"}
+
+
+def test_every_url_is_in_the_matrix():
+    covered = ({p.url_name for p in PROBES} | LIST_URLS | POOL_URLS | POOL_API_URLS | {"customers:create"}
+               | set(GATED) | set(PUBLIC_URLS))
+    missing = _url_names() - covered
     assert not missing, f"add these URLs to the authorization matrix: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+def test_the_django_admin_is_for_staff_only(org, viewer):
+    user = getattr(org, viewer)
+    client = APIClient()
+    client.force_login(user)
+    response = client.get(reverse("admin:customers_customer_changelist"))
+    if user.is_staff:
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 302 and reverse("admin:login") in response["Location"], viewer
 
 
 def _ids(html, attr):
@@ -395,8 +425,6 @@ POOL_EXPECTED = {
 
 @pytest.mark.parametrize("viewer", VIEWERS)
 def test_pool_follows_pool_for_and_claims_outside_it_are_404(org, viewer):
-    from crm.customers.models import PoolRule
-
     user = getattr(org, viewer)
     pool = {unit: CustomerFactory(owner=None, branch=getattr(org, unit) if unit else None,
                                   name=f"公海客户{unit}") for unit in POOL_UNITS}
@@ -459,3 +487,268 @@ def test_order_lists_return_exactly_the_scope(org, records, viewer):
     assert {int(x) for x in re.findall(rb'data-order-id="(\d+)"', page.content)} == expected
     api = api_client.get(reverse("api-order-list"), {"page_size": 200})
     assert {row["id"] for row in api.data["results"]} == expected and api.data["count"] == len(expected)
+
+
+# --- related names ----------------------------------------------------------------------------------------
+# A record shows the names of the records it refers to.  A name follows the visibility of the record it
+# names, not of the record that shows it: a to-do is visible with its owner, its customer with the
+# customer's owner, so a to-do about a customer that moved out of the viewer's scope shows no customer name
+# (null in the API, a dash on the pages).
+
+def _todo_rows(html):
+    rows = re.split(rb'<tr data-testid="todo-row" data-todo-id="', html)[1:]
+    return {int(row.split(b'"', 1)[0]): row.split(b"</tr>", 1)[0] for row in rows}
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+def test_related_names_follow_the_named_records_scope(org, viewer):
+    user = getattr(org, viewer)
+    today = timezone.localdate()
+    todos = {}  # todo pk -> (owner of the to-do, owner of its customer, customer name)
+    for i, todo_owner in enumerate(OWNERS):
+        for j, customer_owner in enumerate(OWNERS):
+            name = f"关联客户{i}{j}号"
+            customer = CustomerFactory(owner=getattr(org, customer_owner), name=name)
+            todo = TodoFactory(owner=getattr(org, todo_owner), customer=customer, due_on=today)
+            todos[todo.pk] = (todo_owner, customer_owner, name)
+    mine = TodoFactory(owner=user, customer=CustomerFactory(owner=org.sh_rep, name="他人客户甲"), due_on=today)
+    todos[mine.pk] = (viewer, "sh_rep", "他人客户甲")
+    visible = EXPECTED[viewer] | {viewer}
+    expected = {pk: (name if customer_owner in EXPECTED[viewer] else None)
+                for pk, (todo_owner, customer_owner, name) in todos.items() if todo_owner in visible}
+    page_client = APIClient()
+    page_client.force_login(user)
+    api_client = APIClient()
+    api_client.force_authenticate(user)
+    if not user.can("view"):
+        assert api_client.get(reverse("api-todo-list")).status_code == 403
+        return
+
+    api = api_client.get(reverse("api-todo-list"), {"page_size": 200})
+    assert {row["id"]: row["customer_name"] for row in api.data["results"]} == expected
+    hidden = [pk for pk, name in expected.items() if name is None]
+    shown = [pk for pk, name in expected.items() if name is not None]
+    for pk in hidden[:1] + shown[:1]:
+        detail = api_client.get(reverse("api-todo-detail", args=[pk]))
+        assert detail.data["customer_name"] == expected[pk], (viewer, pk)
+        assert (todos[pk][2].encode() in detail.content) == (expected[pk] is not None), (viewer, pk)
+    if hidden and user.can("change"):
+        done = api_client.post(reverse("api-todo-complete", args=[hidden[0]]))
+        assert done.status_code == 200 and done.data["customer_name"] is None
+        assert todos[hidden[0]][2].encode() not in done.content
+
+    page = page_client.get(reverse("activities:todo_list"), {"who": "team", "status": "", "page_size": 200})
+    rows = _todo_rows(page.content)
+    assert set(rows) == set(expected), viewer
+    for pk, name in expected.items():
+        assert (todos[pk][2].encode() in rows[pk]) == (name is not None), (viewer, pk, todos[pk])
+    if hidden and user.can("change"):
+        reopened = page_client.post(reverse("activities:todo_reopen", args=[hidden[0]]), HTTP_HX_REQUEST="true")
+        assert reopened.status_code == 200 and todos[hidden[0]][2].encode() not in reopened.content
+
+    day = page_client.get(reverse("activities:my_day"))
+    assert day.status_code == 200
+    assert f'data-todo-id="{mine.pk}"'.encode() in day.content
+    assert ("他人客户甲".encode() in day.content) == ("sh_rep" in EXPECTED[viewer]), viewer
+
+
+# Every name field of every API serializer, by what it names.  SCOPED: a record with its own scope, which
+# may differ from the one showing it — null outside the caller's scope (tested above).  SAME: a record
+# always visible with the one showing it (the customer of an order, an interaction's contact, which must
+# be one of the interaction customer's contacts).  UNSCOPED: users, units, roles, partners, products and
+# categories, which have no scope.  OWN: the record's own name.  A new name field fails the guard until it
+# is classified here; the pages show the same names from the same querysets.
+SCOPED, SAME, UNSCOPED, OWN = "scoped", "same", "unscoped", "own"
+RELATED_NAMES = {
+    ("Todo", "customer_name"): (Todo, "customer", SCOPED),
+    ("Todo", "owner_name"): (Todo, "owner", UNSCOPED),
+    ("Interaction", "customer_name"): (Interaction, "customer", SAME),
+    ("Interaction", "contact_name"): (Interaction, "contact", SAME),
+    ("Interaction", "user_name"): (Interaction, "user", UNSCOPED),
+    ("Contact", "customer_name"): (Contact, "customer", SAME),
+    ("CustomerMetrics", "customer_name"): (CustomerMetrics, "customer", SAME),
+    ("Order", "customer_name"): (Order, "customer", SAME),
+    ("Order", "partner_name"): (Order, "partner", UNSCOPED),
+    ("Order", "seller_name"): (Order, "seller", UNSCOPED),
+    ("OrderLine", "product_name"): (OrderLine, "product", UNSCOPED),
+    ("Product", "category_name"): (Product, "category", UNSCOPED),
+    ("TimelineEvent", "actor_name"): (TimelineEvent, "actor", UNSCOPED),
+    ("Customer", "owner_name"): (Customer, "owner", UNSCOPED),
+    ("Customer", "branch_name"): (Customer, "branch", UNSCOPED),
+    ("PoolCustomer", "branch_name"): (Customer, "branch", UNSCOPED),
+    ("OwnershipChange", "from_owner_name"): (OwnershipChange, "from_owner", UNSCOPED),
+    ("OwnershipChange", "to_owner_name"): (OwnershipChange, "to_owner", UNSCOPED),
+    ("OwnershipChange", "from_branch_name"): (OwnershipChange, "from_branch", UNSCOPED),
+    ("OwnershipChange", "to_branch_name"): (OwnershipChange, "to_branch", UNSCOPED),
+    ("OwnershipChange", "changed_by_name"): (OwnershipChange, "changed_by", UNSCOPED),
+    ("User", "org_unit_name"): (User, "org_unit", UNSCOPED),
+    ("User", "role_name"): (User, "role", UNSCOPED),
+    ("Me", "org_unit_name"): (User, "org_unit", UNSCOPED),
+    ("Me", "role_name"): (User, "role", UNSCOPED),
+    ("HandoverRecipient", "user_name"): (User, None, OWN),
+    ("User", "full_name"): (User, None, OWN), ("User", "display_name"): (User, None, OWN),
+    ("Me", "full_name"): (User, None, OWN), ("Me", "display_name"): (User, None, OWN),
+    ("ChannelPartner", "contact_name"): (ChannelPartner, None, OWN),  # the partner's contact person (text)
+}
+
+
+def test_every_name_field_follows_the_scope_of_what_it_names():
+    components = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    found = {}
+    for component, schema in components.items():
+        base = re.sub(r"^Patched|Request$", "", component)
+        for field, prop in (schema.get("properties") or {}).items():
+            if field.endswith("_name"):
+                found[(base, field)] = prop
+    missing = set(found) - set(RELATED_NAMES)
+    assert not missing, f"classify these name fields in RELATED_NAMES: {sorted(missing)}"
+    for key, (model, relation, kind) in RELATED_NAMES.items():
+        assert key in found, f"{key} is no longer in the API: remove it from RELATED_NAMES"
+        if kind == OWN:
+            continue
+        related = model._meta.get_field(relation).related_model
+        restricted = issubclass(related, RestrictedModel)
+        if kind == UNSCOPED:
+            assert not restricted, key
+        elif kind == SAME:
+            # visible through the same customer: the showing record's scope is the customer's
+            assert restricted and (model.owner_path, model.unit_path) == ("customer__owner", "customer__branch"), key
+            assert (related.owner_path, related.unit_path) in {("owner", "branch"),
+                                                                ("customer__owner", "customer__branch")}, key
+        else:
+            assert restricted and found[key].get("nullable"), key
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+def test_analytics_figures_follow_the_scope(org, records, viewer):
+    """Per-customer metrics, the summary and a snapshot's figures count exactly the visible customers;
+    a snapshot's company-wide results go to an all-records scope only."""
+    user = getattr(org, viewer)
+    snapshot = Snapshot.objects.create(as_of=timezone.localdate(), status="complete", finished_at=timezone.now(),
+                                       progress=100, customers=len(OWNERS), results={"revenue": 1.0})
+    CustomerMetrics.objects.bulk_create([CustomerMetrics(snapshot=snapshot, customer=records[o][0], revenue=1)
+                                         for o in OWNERS])
+    expected = {records[o][0].pk for o in EXPECTED[viewer]}
+    api = APIClient()
+    api.force_authenticate(user)
+    page = APIClient()
+    page.force_login(user)
+    urls = [reverse("api-analytics-customer-list"), reverse("api-analytics-summary"),
+            reverse("api-analytics-snapshot-list"), reverse("api-analytics-snapshot-detail", args=[snapshot.pk])]
+    if not user.can("view"):
+        assert all(api.get(url).status_code == 403 for url in urls), viewer
+        assert page.get(reverse("analytics:dashboard")).status_code == 403
+        return
+    metrics, summary, listed, detail = (api.get(url, {"page_size": 200}) for url in urls)
+    assert {row["customer"] for row in metrics.data["results"]} == expected
+    assert summary.data["customers"] == len(expected)
+    assert listed.data["results"][0]["customers"] == detail.data["customers"] == len(expected)
+    everything = user.data_scope().all
+    assert detail.data["results"] == ({"revenue": 1.0} if everything else None), viewer
+    dashboard = page.get(reverse("analytics:dashboard"))
+    analysed = re.search(rb'data-testid="analytics-customers">([\d,]+)<', dashboard.content)
+    assert int(analysed.group(1).replace(b",", b"")) == len(expected), viewer
+
+
+# --- every other URL: pages and endpoints gated by a role action, not by a record's owner ------------------
+# Each answers 403 to a signed-in user whose role lacks the action (pages of anonymous users go to the log-in
+# page), and what it lists is not owner-scoped data: the organisation, roles, settings, the catalogue, the
+# audit log (manage settings), the caller's own token and profile.  The analytics pages and endpoints need
+# *view*; their figures are computed over the caller's customers (test_analytics_figures_follow_the_scope
+# above, and crm/analytics/tests/test_api.py).
+SIGNED_IN = "signed in"
+GATED = {
+    "accounts:role_list": ("get", "manage_settings"), "accounts:role_create": ("get", "manage_settings"),
+    "accounts:role_edit": ("get", "manage_settings"), "accounts:unit_list": ("get", "manage_settings"),
+    "accounts:unit_create": ("get", "manage_settings"), "accounts:unit_edit": ("get", "manage_settings"),
+    "accounts:unit_delete": ("get", "manage_settings"), "accounts:user_list": ("get", "manage_settings"),
+    "accounts:user_create": ("get", "manage_settings"), "accounts:user_edit": ("get", "manage_settings"),
+    "accounts:token": ("get", SIGNED_IN),
+    "analytics:dashboard": ("get", "view"), "analytics:transitions": ("get", "view"),
+    "analytics:progress": ("get", "view"), "analytics:refresh": ("post", "manage_settings"),
+    "analytics:settings": ("get", "manage_settings"), "analytics:segments": ("get", "manage_settings"),
+    "core:home": ("get", SIGNED_IN),
+    "core:audit_list": ("get", "manage_settings"), "core:audit_detail": ("get", "manage_settings"),
+    "core:customfield_list": ("get", "manage_settings"), "core:customfield_create": ("get", "manage_settings"),
+    "core:customfield_edit": ("get", "manage_settings"),
+    "api-analytics-summary": ("get", "view"), "api-analytics-transitions": ("get", "view"),
+    "api-analytics-customer-list": ("get", "view"), "api-analytics-snapshot-list": ("get", "view"),
+    "api-analytics-snapshot-detail": ("get", "view"), "api-analytics-refresh": ("post", "manage_settings"),
+    "api-auditentry-list": ("get", "manage_settings"), "api-auditentry-detail": ("get", "manage_settings"),
+    "api-role-list": ("get", "manage_settings"), "api-role-detail": ("get", "manage_settings"),
+    "api-pool-rule-detail": ("get", "manage_settings"),
+    "api-customfield-list": ("get", SIGNED_IN), "api-customfield-detail": ("get", SIGNED_IN),
+    "api-unit-list": ("get", SIGNED_IN), "api-unit-detail": ("get", SIGNED_IN),
+    "api-user-list": ("get", SIGNED_IN), "api-me": ("get", SIGNED_IN),
+    "api-user-detail": ("get", "view"),  # users the caller may assign records to (none without a scope: 404)
+    "api-tag-list": ("get", "view"), "api-tag-detail": ("get", "view"),
+    "api-product-list": ("get", "view"), "api-product-detail": ("get", "view"),
+    "api-productcategory-list": ("get", "view"), "api-productcategory-detail": ("get", "view"),
+    "api-partner-list": ("get", "view"), "api-partner-detail": ("get", "view"),
+    "api-stockmovement-list": ("get", "view"), "api-stockmovement-detail": ("get", "view"),
+}
+# Open to anyone, signed in or not: the log-in and log-out, the language switch, the token endpoint, the
+# API schema and its documentation pages, the health check.
+PUBLIC_URLS = {"login": "get", "logout": "post", "set_language": "post", "api-token": "post", "api-schema": "get",
+               "api-docs": "get", "api-redoc": "get", "core:health": "get"}
+
+
+@pytest.fixture
+def gated_objects(org):
+    now = timezone.now()
+    snapshots = [Snapshot.objects.create(as_of=now.date() - datetime.timedelta(days=d), status="complete",
+                                         finished_at=now - datetime.timedelta(days=d), progress=100)
+                 for d in (1, 0)]
+    product = ProductFactory()
+    CustomerFactory(owner=org.rep)  # an audit entry to open
+    return {
+        "accounts:role_edit": Role.objects.order_by("pk").first().pk, "api-role-detail": org.rep.role_id,
+        "accounts:unit_edit": org.bj2.pk, "accounts:unit_delete": org.bj2.pk, "api-unit-detail": org.bj2.pk,
+        "accounts:user_edit": org.rep.pk,
+        "core:audit_detail": AuditEntry.objects.order_by("pk").first().pk,
+        "api-auditentry-detail": AuditEntry.objects.order_by("pk").first().pk,
+        "core:customfield_edit": CustomFieldDefinition.objects.create(
+            content_type=ContentType.objects.get_for_model(Customer), key="credit", label="额度",
+            field_type="number").pk,
+        "api-analytics-snapshot-detail": snapshots[-1].pk,
+        "api-pool-rule-detail": PoolRule.objects.create(days_without_activity=90).pk,
+        "api-tag-detail": TagFactory().pk, "api-product-detail": product.pk,
+        "api-productcategory-detail": ProductCategoryFactory().pk, "api-partner-detail": ChannelPartnerFactory().pk,
+        "api-stockmovement-detail": StockMovement.objects.create(
+            product=product, quantity=5, occurred_on=now.date()).pk,
+    }
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+def test_every_gated_url_answers_by_the_role_action(org, gated_objects, viewer):
+    user = getattr(org, viewer)
+    for url_name, (method, need) in GATED.items():
+        if url_name == "api-customfield-detail":
+            gated_objects[url_name] = gated_objects["core:customfield_edit"]
+        if url_name == "api-user-detail":
+            gated_objects[url_name] = user.pk
+        kwargs = {"pk": gated_objects[url_name]} if url_name in gated_objects else {}
+        client = APIClient()
+        client.force_login(user)
+        response = getattr(client, method)(reverse(url_name, kwargs=kwargs))
+        cell = (viewer, url_name, response.status_code)
+        if need == SIGNED_IN or user.can(need):
+            assert response.status_code in (200, 202, 302), cell
+        else:
+            assert response.status_code == (404 if url_name == "api-user-detail" else 403), cell
+
+
+def test_public_urls_answer_anonymous_callers_and_the_others_ask_them_to_sign_in():
+    for url_name, method in PUBLIC_URLS.items():
+        response = getattr(APIClient(), method)(reverse(url_name))
+        assert response.status_code in (200, 302, 400), (url_name, response.status_code)  # 400: no credentials
+    for url_name, (method, _need) in GATED.items():
+        try:
+            url = reverse(url_name)
+        except NoReverseMatch:
+            url = reverse(url_name, kwargs={"pk": 1})
+        response = getattr(APIClient(), method)(url)
+        if url_name.startswith("api-"):
+            assert response.status_code in (401, 403), (url_name, response.status_code)
+        else:
+            assert response.status_code == 302 and "/login/" in response["Location"], url_name

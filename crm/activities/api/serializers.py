@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm.accounts.models import User
+from crm.core.api import VisibleNameField
 from crm.customers.models import Contact, Customer
 from crm.customers.queries import customers_for
 
@@ -63,7 +64,9 @@ class TodoSerializer(_ScopedSerializer):
         help_text="Assignee (user id); defaults to the caller.  Another user must be within the caller's scope.")
     owner_name = serializers.CharField(source="owner.display_name", read_only=True)
     customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.none(), required=False, allow_null=True)
-    customer_name = serializers.CharField(source="customer.name", read_only=True, default=None)
+    customer_name = VisibleNameField("customer", help_text=(
+        "null without a customer, or when the customer is outside the caller's scope (a to-do follows its "
+        "owner, the customer its own owner)."))
     title = serializers.CharField(max_length=200)
     is_open = serializers.BooleanField(read_only=True)
 

@@ -82,6 +82,7 @@ class TodoViewSet(ApiViewMixin, viewsets.ModelViewSet):
         owner = serializer.validated_data.get("owner")
         if owner is not None and owner != todo.owner:
             services.reassign_todo(todo, actor=user, owner=owner)
+        serializer.instance = self.get_queryset().get(pk=todo.pk)  # as the caller now sees it
 
     def perform_destroy(self, instance):
         services.delete_todo(instance, actor=self.request.user)

@@ -27,11 +27,12 @@ NULLABLE_ORDERING = {"clv", "p_alive", "loyalty"}
 
 @extend_schema_view(
     list=extend_schema(summary="List refreshes of the customer value analysis, newest first, with progress"),
-    retrieve=extend_schema(summary="One refresh with its company-wide results"),
+    retrieve=extend_schema(summary="One refresh; its company-wide results for an all-records scope only"),
 )
 class SnapshotViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Snapshots of the analysis.  Pages show only the latest *complete* one; a *running* one reports
-    its ``stage`` and ``progress``; a *failed* one its ``error``."""
+    its ``stage`` and ``progress``; a *failed* one its ``error``.  Metadata is shared; ``customers``
+    counts the caller's customers, and ``results`` (company-wide) is null unless the caller sees all."""
 
     queryset = Snapshot.objects.all()
     ordering_fields = ["started_at"]
@@ -39,7 +40,7 @@ class SnapshotViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelM
     filterset_class = SnapshotFilterSet
 
     def get_queryset(self):
-        return queries.snapshots()
+        return queries.snapshots_for(self.request.user)
 
     def get_serializer_class(self):
         return SnapshotDetailSerializer if self.action == "retrieve" else SnapshotSerializer
@@ -55,7 +56,9 @@ class RefreshView(APIView):
                    responses={202: SnapshotSerializer})
     def post(self, request):
         snapshot = services.request_refresh(actor=request.user)
-        return Response(SnapshotSerializer(snapshot).data, status=status.HTTP_202_ACCEPTED)
+        snapshot = queries.snapshots_for(request.user).get(pk=snapshot.pk)
+        return Response(SnapshotSerializer(snapshot, context={"request": request}).data,
+                        status=status.HTTP_202_ACCEPTED)
 
 
 class SummaryView(APIView):

@@ -92,10 +92,30 @@ def test_transitions(data, org):
     assert client_for(org.rep).get(url, {"from": 999999}).status_code == 400
 
 
-def test_snapshot_detail_has_results(data, org):
+def test_snapshot_detail_has_results_for_an_all_records_scope(data, org):
     snapshot = refresh()
-    response = client_for(org.rep).get(reverse("api-analytics-snapshot-detail", args=[snapshot.pk]))
+    response = client_for(org.ceo).get(reverse("api-analytics-snapshot-detail", args=[snapshot.pk]))
     assert response.status_code == 200 and response.data["results"]["customers"] == 6
+    assert response.data["customers"] == 6 and response.data["scope"] == "all"
+
+
+@pytest.mark.parametrize(("viewer", "customers"), [("rep", 3), ("bj_branch_mgr", 5), ("sh_rep", 1)])
+def test_snapshot_figures_follow_the_scope_like_the_summary(data, org, viewer, customers):
+    """Metadata is shared; the count is the caller's analysed customers, company-wide results are withheld."""
+    snapshot = refresh()
+    api = client_for(getattr(org, viewer))
+    summary = api.get(reverse("api-analytics-summary")).data
+    detail = api.get(reverse("api-analytics-snapshot-detail", args=[snapshot.pk]))
+    listed = api.get(reverse("api-analytics-snapshot-list")).data["results"]
+    assert detail.status_code == 200
+    for row in (detail.data, listed[0]):
+        assert row["id"] == snapshot.pk and row["status"] == "complete" and row["progress"] == 100
+        assert row["customers"] == customers == summary["customers"]
+        assert row["scope"] == "scoped"
+    assert detail.data["results"] is None
+    for figure in (b'"revenue"', b'"gross_profit"', b'"rfm"', b'"segments"'):
+        assert figure not in detail.content and figure not in api.get(
+            reverse("api-analytics-snapshot-list")).content, figure
 
 
 def test_customer_list_query_count_does_not_grow_with_the_page(data, org):
