@@ -15,6 +15,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view, inline_seri
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from . import services
@@ -173,6 +174,7 @@ class TokenView(ObtainAuthToken):
     """Wrong credentials answer 400 ``{"non_field_errors": [...]}``; too many attempts answer 429."""
 
     authentication_classes = []
+    parser_classes = api_settings.DEFAULT_PARSER_CLASSES  # ObtainAuthToken names DRF's own
     throttle_classes = [TokenObtainThrottle]
 
     @extend_schema(
