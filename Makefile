@@ -25,6 +25,7 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 ## run: install, migrate the SQLite database, load demo data the first time, serve with a worker
+##      (DEBUG off; `DEBUG=true make run` shows Django's debug pages, for developers)
 run: install
 	$(CRM) migrate --noinput
 	$(CRM) seed_demo --if-empty

@@ -33,7 +33,9 @@ def env_list(name, default=""):
 CRM_ENV = env("CRM_ENV", "development")
 PRODUCTION = CRM_ENV == "production"
 
-DEBUG = env_bool("DEBUG", not PRODUCTION)
+# Debug pages show code and settings: only a developer who asks for them (DEBUG=true) gets them, never
+# the embedded default (`make run`), whose static files whitenoise serves without DEBUG.
+DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env("SECRET_KEY")
 if not SECRET_KEY:
     if PRODUCTION:
@@ -176,6 +178,7 @@ CRM_DEFAULT_REGION = env("CRM_DEFAULT_REGION", "CN")
 # --- Static files ------------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # filled by collectstatic in production; whitenoise reads the finders too
 STATICFILES_DIRS = [BASE_DIR / "crm" / "static"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -190,6 +193,11 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "crm.core.api.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "crm.core.pagination.KeysetPagination",
     "PAGE_SIZE": 50,

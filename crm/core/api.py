@@ -11,7 +11,7 @@ from django.db.models import ProtectedError, RestrictedError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework import exceptions, permissions, serializers
+from rest_framework import exceptions, parsers, permissions, serializers
 from rest_framework.filters import OrderingFilter
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -34,6 +34,44 @@ def as_drf_validation_error(exc: DjangoValidationError, *, field=None):
     if field is not None:
         detail = {field: detail if hasattr(exc, "error_dict") else exc.messages}
     return exceptions.ValidationError(detail)
+
+
+class JSONParser(parsers.JSONParser):
+    """Every JSON body of the API is read here.  What is not JSON (DRF's parser already says where), or
+    nests deeper than any field of the API needs, is a 400 ``{"detail": ...}`` before a view sees it:
+    the decoder recurses, so a few thousand ``[`` would otherwise end in a ``RecursionError``."""
+
+    max_depth = 64
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise self._too_deep() from None
+        if _nests_deeper_than(data, self.max_depth):
+            raise self._too_deep()
+        return data
+
+    def _too_deep(self):
+        return exceptions.ParseError(_("JSON parse error - lists and objects nest deeper than %(depth)d levels.")
+                                     % {"depth": self.max_depth})
+
+
+def _nests_deeper_than(data, limit):
+    """True when lists and objects in ``data`` nest more than ``limit`` levels (without recursing)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def exception_handler(exc, context):

@@ -4,7 +4,12 @@ Core depends on no domain app: permissions are asked of the user object (``user.
 models that carry custom fields are found through the app registry.
 """
 
+import hashlib
+import math
+from collections.abc import Mapping
+
 import django_filters
+from axes.helpers import get_cool_off
 from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -15,6 +20,8 @@ from drf_spectacular.utils import extend_schema, extend_schema_view, inline_seri
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import Throttled, ValidationError
+from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from . import services
@@ -153,27 +160,54 @@ class CustomFieldDefinitionViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.R
 
 # --- tokens -----------------------------------------------------------------------------------------
 
-class TokenObtainThrottle(SimpleRateThrottle):
-    """Slows password guessing per client address (``auth_token`` rate, default 10/min).
+class _TokenThrottle(SimpleRateThrottle):
+    """A rate from ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][scope]``, or the class's default."""
 
-    django-axes also locks a username and address after repeated failures, as on the log-in page.
-    """
+    default_rate = None
+
+    def get_rate(self):
+        return settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {}).get(self.scope, self.default_rate)
+
+
+class TokenObtainThrottle(_TokenThrottle):
+    """Slows guessing one account's password from one address (``auth_token``, default 10/min): as on
+    the log-in page, one person's typos do not hold up colleagues behind the same address."""
 
     scope = "auth_token"
     default_rate = "10/min"
 
-    def get_rate(self):
-        return settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {}).get(self.scope, self.default_rate)
+    def get_cache_key(self, request, view):
+        data = request.data if isinstance(request.data, Mapping) else {}
+        account = hashlib.sha256(str(data.get("username", "")).encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": f"{self.get_ident(request)}:{account}"}
+
+
+class TokenAddressThrottle(_TokenThrottle):
+    """Stops one address from trying account after account (``auth_token_address``, default 60/min),
+    a rate no office reaches by typing."""
+
+    scope = "auth_token_address"
+    default_rate = "60/min"
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
+def lock_out_seconds(request):
+    """Seconds until django-axes lets this username and address try again (each attempt during a
+    lock-out starts the cool-off anew, as on the log-in page)."""
+    cool_off = get_cool_off(request)
+    return math.ceil(cool_off.total_seconds()) if cool_off else None
+
+
 class TokenView(ObtainAuthToken):
-    """Wrong credentials answer 400 ``{"non_field_errors": [...]}``; too many attempts answer 429."""
+    """Wrong credentials answer 400 ``{"non_field_errors": [...]}``.  Too many attempts answer 429 with
+    ``Retry-After``: after ``LOGIN_FAILURE_LIMIT`` failures for a username from one address, django-axes
+    locks that pair for both this endpoint and the log-in page, and even the right password waits."""
 
     authentication_classes = []
-    throttle_classes = [TokenObtainThrottle]
+    parser_classes = api_settings.DEFAULT_PARSER_CLASSES  # ObtainAuthToken names DRF's own
+    throttle_classes = [TokenAddressThrottle, TokenObtainThrottle]
 
     @extend_schema(
         summary="Exchange a username and password for an API token",
@@ -184,7 +218,13 @@ class TokenView(ObtainAuthToken):
         auth=[],
     )
     def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
+        try:
+            return super().post(request, *args, **kwargs)
+        except ValidationError:
+            if getattr(request, "axes_locked_out", False):  # set by django-axes during authenticate()
+                raise Throttled(wait=lock_out_seconds(request), detail=_(
+                    "Too many failed log-ins for this account from your address. Try again later.")) from None
+            raise
 
 
 # --- browsable docs ---------------------------------------------------------------------------------

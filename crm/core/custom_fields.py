@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from .choices import CustomFieldType
 from .models import CustomFieldDefinition
+from .text import clean_text
 
 
 def definitions_for(model, *, active_only=True):
@@ -21,7 +22,7 @@ def definitions_for(model, *, active_only=True):
 def _coerce(definition, raw):
     kind = definition.field_type
     if kind == CustomFieldType.TEXT:
-        return str(raw).strip()
+        return clean_text(str(raw))
     if kind == CustomFieldType.NUMBER:
         try:
             number = decimal.Decimal(str(raw).strip())
@@ -38,7 +39,7 @@ def _coerce(definition, raw):
         except ValueError as exc:
             raise ValidationError(_("Enter a date as YYYY-MM-DD.")) from exc
     if kind == CustomFieldType.CHOICE:
-        value = str(raw).strip()
+        value = clean_text(str(raw))
         if value not in definition.choices:
             raise ValidationError(
                 _("Choose one of: %(choices)s.") % {"choices": ", ".join(map(str, definition.choices))}

@@ -7,6 +7,31 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .choices import AuditAction, CustomFieldType
+from .text import clean_text
+
+# Fields whose full-width letters and digits mean nothing but a Chinese input method (NFKC folds them).
+_COMPATIBILITY_FIELDS = (models.EmailField, models.URLField, models.SlugField)
+
+
+class CleanTextModel(models.Model):
+    """Text is cleaned when the record is validated (``full_clean``), the step that pages (forms), the API
+    (serializers, then services) and imports all go through: every ``CharField`` on one line, every
+    ``TextField`` keeping its lines (:func:`crm.core.text.clean_text`).  A nullable field left with
+    nothing but invisible characters becomes NULL."""
+
+    class Meta:
+        abstract = True
+
+    def clean_fields(self, exclude=None):
+        for field in self._meta.concrete_fields:
+            if not isinstance(field, models.CharField | models.TextField):
+                continue
+            value = getattr(self, field.attname)
+            if isinstance(value, str) and value:
+                cleaned = clean_text(value, multiline=isinstance(field, models.TextField),
+                                     compatibility=isinstance(field, _COMPATIBILITY_FIELDS))
+                setattr(self, field.attname, None if cleaned == "" and field.null else cleaned)
+        super().clean_fields(exclude=exclude)
 
 
 class TimeStampedModel(models.Model):
@@ -17,7 +42,7 @@ class TimeStampedModel(models.Model):
         abstract = True
 
 
-class ChangeLoggedModel(TimeStampedModel):
+class ChangeLoggedModel(CleanTextModel, TimeStampedModel):
     """Every create, update and delete of a subclass is written to the audit log.
 
     ``audit_exclude`` names fields that are derived (search keys) and not worth logging.
@@ -82,7 +107,7 @@ class AuditEntry(models.Model):
         raise PermissionDenied("Audit entries cannot be deleted.")
 
 
-class CustomFieldDefinition(TimeStampedModel):
+class CustomFieldDefinition(CleanTextModel, TimeStampedModel):
     """A field an admin adds to a model through the UI; values live in the model's JSON column."""
 
     content_type = models.ForeignKey(

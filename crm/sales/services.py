@@ -54,6 +54,7 @@ from crm.core import audit
 from crm.core.audit import acting_as
 from crm.core.choices import AuditAction
 from crm.core.models import AuditEntry
+from crm.core.text import clean_text
 from crm.customers.models import Customer
 
 from .choices import OrderStatus, SalesChannel, StockMovementKind
@@ -207,12 +208,12 @@ def _date(value):
     raise _Invalid(_("Enter a valid date (YYYY-MM-DD)."))
 
 
-def _text(value, max_length):
+def _text(value, max_length, *, multiline=False):
     if value is None:
         return ""
     if not isinstance(value, str):
         raise _Invalid(_("Enter text."))
-    value = value.strip()
+    value = clean_text(value, multiline=multiline)  # as full_clean does for every other record
     if len(value) > max_length:
         raise _Invalid(_("At most %(n)d characters.") % {"n": max_length})
     return value
@@ -354,7 +355,7 @@ def _clean_order(payload, lk: _Lookups, *, today, defaults=None) -> _CleanOrder:
     check("status", lambda: _choice(data.get("status") or OrderStatus.CONFIRMED, OrderStatus))
     check("channel", lambda: _choice(data.get("channel") or SalesChannel.DIRECT, SalesChannel))
     check("number", lambda: _text(data.get("number"), 40))
-    check("notes", lambda: _text(data.get("notes"), 10000))
+    check("notes", lambda: _text(data.get("notes"), 10000, multiline=True))
     check("currency", lambda: _currency(data.get("currency")))
 
     partner_id, message = _resolve(data, "partner", "partner_ref", lk.partners, lk.partner_refs,
@@ -722,7 +723,7 @@ def _run_batch(*, actor, items, source, require_ref):
     refs, seen = {}, set()
     for index, payload in items:
         ref = payload.get("external_ref") if isinstance(payload, dict) else None
-        ref = ref.strip() if isinstance(ref, str) else ref
+        ref = clean_text(ref) if isinstance(ref, str) else ref
         if not isinstance(payload, dict):
             results[index] = OrderResult(index, None, ERROR,
                                          errors={"non_field_errors": [_("Each order must be a JSON object.")]})

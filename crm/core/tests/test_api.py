@@ -131,3 +131,31 @@ def test_custom_field_definitions(org):
     response = client_for(org.ceo).patch(f"/api/custom-fields/{definition.pk}/", {"active": False},
                                          format="json")
     assert response.status_code == 200 and response.data["active"] is False
+
+
+# --- malformed bodies ------------------------------------------------------------------------------
+
+DEEP = 5000
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("body", [
+    b"[" * DEEP,                                           # unterminated and too deep for the decoder
+    b"[" * DEEP + b"]" * DEEP,                             # well formed, still too deep
+    b'{"name": "x", "custom_fields": {"k": ' + b"[" * 500 + b"]" * 500 + b"}}",  # parses, nests too deep
+    b'{"name": "\xff\xfe"}',                               # not UTF-8
+    b'{"name": "x",',                                      # truncated
+    b'{"name": NaN}',                                      # not JSON
+], ids=["unterminated", "deep", "deep-field", "not-utf8", "truncated", "nan"])
+def test_malformed_json_is_a_json_400(org, body):
+    response = client_for(org.rep).post("/api/customers/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/json")
+    assert "detail" in response.json()
+    assert not Customer.objects.exists()
+
+
+@pytest.mark.django_db
+def test_token_endpoint_answers_malformed_json_with_400():
+    response = APIClient().post("/api/auth/token/", b"[" * DEEP, content_type="application/json")
+    assert response.status_code == 400 and "detail" in response.json()

@@ -111,3 +111,29 @@ def test_production_refuses_to_start_without_secret_key(tmp_path):
     env = {"CRM_ENV": "production", "CRM_VAR_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
     result = subprocess.run([sys.executable, "manage.py", "check"], env=env, capture_output=True, text=True)
     assert result.returncode != 0 and "SECRET_KEY" in result.stderr
+
+
+def _settings_value(name, **environ):
+    env = {"CRM_VAR_DIR": environ.pop("CRM_VAR_DIR"), "PATH": "/usr/bin:/bin", **environ}
+    code = f"import django; from django.conf import settings; django.setup(); print(settings.{name})"
+    result = subprocess.run([sys.executable, "-c", code], env={**env, "DJANGO_SETTINGS_MODULE": "crm.settings"},
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+@pytest.mark.parametrize("environ, debug", [
+    ({}, "False"),                                # the embedded default (`make run`) is not a debug server
+    ({"CRM_ENV": "development"}, "False"),
+    ({"DEBUG": "true"}, "True"),                  # a developer asks for it explicitly
+    ({"DEBUG": "0"}, "False"),
+])
+def test_debug_only_with_the_explicit_flag(tmp_path, environ, debug):
+    assert _settings_value("DEBUG", CRM_VAR_DIR=str(tmp_path), **environ) == debug
+
+
+@pytest.mark.django_db
+def test_embedded_default_serves_static_files_without_debug(client, settings):
+    assert settings.DEBUG is False  # as under `make run`: whitenoise serves the files, not runserver
+    response = client.get("/static/crm/app.css")
+    assert response.status_code == 200
