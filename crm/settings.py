@@ -44,6 +44,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,local
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
+    # Before django.contrib.auth: its `changepassword` command replaces auth's (it revokes API tokens).
+    "crm.accounts",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -63,7 +65,6 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "crm.core",
-    "crm.accounts",
     "crm.customers",
     "crm.sales",
     "crm.activities",

@@ -1,11 +1,15 @@
-"""Forms of the administration pages: organisation units, users, roles."""
+"""Forms of the administration pages (organisation units, users, roles) and of a user's own password."""
 
 from django import forms
 from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AdminPasswordChangeForm, PasswordChangeForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .choices import Action, DataScopeKind
+from crm.core import audit
+
+from . import services
+from .choices import Action, DataScopeKind, PasswordEvent
 from .models import OrgUnit, Role, User
 
 # One line per data scope, shown next to the radio buttons on the role page.
@@ -148,3 +152,24 @@ class RoleForm(forms.ModelForm):
     def scope_options(self):
         """(radio widget, explanation) pairs for the template."""
         return [(radio, SCOPE_EXPLANATIONS.get(radio.data["value"], "")) for radio in self["data_scope"]]
+
+
+# --- passwords: each form saves through services.set_password (audited, API token revoked) ----------------
+class OwnPasswordChangeForm(PasswordChangeForm):
+    """The user's own change: the current password, then the new one twice."""
+
+    def save(self, commit=True):
+        self.user = services.set_password(self.user, self.cleaned_data["new_password1"], actor=self.user,
+                                          reason=PasswordEvent.CHANGED)
+        return self.user
+
+
+class AdminSitePasswordForm(AdminPasswordChangeForm):
+    """The Django admin's "change password" form; the actor is the signed-in administrator."""
+
+    def save(self, commit=True):
+        usable = self.cleaned_data.get("set_usable_password", True)
+        raw = self.cleaned_data["password1"] if usable else None
+        self.user = services.set_password(self.user, raw, actor=audit.current().actor,
+                                          reason=PasswordEvent.SET_BY_ADMIN)
+        return self.user

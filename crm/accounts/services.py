@@ -3,11 +3,12 @@
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from rest_framework.authtoken.models import Token
 
 from crm.core.audit import acting_as, record
 from crm.core.choices import AuditAction
 
-from .choices import Action, UnitKind
+from .choices import Action, PasswordEvent, UnitKind
 from .models import OrgUnit, Role, User
 from .permissions import require
 from .queries import subordinate_ids
@@ -65,19 +66,63 @@ def save_user(user: User, *, actor, password: str | None = None) -> User:
     if user.pk and user.manager_id and (user.manager_id == user.pk or user.manager_id in subordinate_ids(user)):
         raise ValidationError({"manager": _("A user cannot report to themselves or to a subordinate.")})
     if not actor.is_superuser:
-        stored_superuser = bool(user.pk) and User.objects.filter(pk=user.pk, is_superuser=True).exists()
-        if stored_superuser:
-            raise PermissionDenied(_("Only a superuser can change a superuser's account."))
+        _refuse_superuser_change(user, actor)
         if user.is_superuser:
             raise ValidationError({"is_superuser": _("Only a superuser can grant superuser status.")})
+    was_active = User.objects.filter(pk=user.pk).values_list("is_active", flat=True).first() if user.pk else None
     with acting_as(actor):
         if password:
             user.set_password(password)
         elif not user.pk:
             user.set_unusable_password()
         user.save()
+        if password and was_active is not None:
+            record(user, AuditAction.UPDATE, {"password": [None, PasswordEvent.SET_BY_ADMIN.value]})
+    if password or (was_active and not user.is_active):
+        end_api_access(user, actor=actor)
     user.forget_access_cache()
     return user
+
+
+def _refuse_superuser_change(user: User, actor):
+    if not actor.is_superuser and user.pk and User.objects.filter(pk=user.pk, is_superuser=True).exists():
+        raise PermissionDenied(_("Only a superuser can change a superuser's account."))
+
+
+@transaction.atomic
+def set_password(user: User, raw_password: str | None, *, actor, reason: PasswordEvent) -> User:
+    """Give ``user`` a new password (``None``: an unusable one) and revoke their API token.
+
+    Every way a password changes ends here: the user's own change page, an administrator's edit (pages,
+    API, Django admin), the e-mailed reset link and the ``changepassword`` command.  The caller has
+    checked the password against the password rules.  Other browser sessions of the user end because
+    the session hash depends on the password; the API token is deleted here, since it does not.
+    """
+    if actor is not None and actor.pk != user.pk:
+        require(actor, Action.MANAGE_SETTINGS)
+        _refuse_superuser_change(user, actor)
+    user = _concrete_user(user)
+    if raw_password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(raw_password)
+    with acting_as(actor):
+        user.save()
+    note_password_changed(user, actor=actor, reason=reason)
+    return user
+
+
+@transaction.atomic
+def note_password_changed(user: User, *, actor, reason: PasswordEvent):
+    """What follows a new password: an audit entry and the end of API access.
+
+    Called by :func:`set_password`, and by the ``changepassword`` command after Django's own code
+    has stored the password.
+    """
+    user = _concrete_user(user)
+    with acting_as(actor):
+        record(user, AuditAction.UPDATE, {"password": [None, PasswordEvent(reason).value]})
+    end_api_access(user, actor=actor)
 
 
 def _concrete_user(user) -> User:
@@ -92,8 +137,6 @@ def regenerate_api_token(user: User, *, actor):
     A user manages their own token; managing someone else's needs the manage-settings action.
     The audit log records that the token changed, never the token itself.
     """
-    from rest_framework.authtoken.models import Token
-
     if actor is None or actor.pk != user.pk:
         require(actor, Action.MANAGE_SETTINGS)
     user = _concrete_user(user)
@@ -106,10 +149,23 @@ def regenerate_api_token(user: User, *, actor):
 
 @transaction.atomic
 def revoke_api_token(user: User, *, actor) -> bool:
-    from rest_framework.authtoken.models import Token
-
     if actor is None or actor.pk != user.pk:
         require(actor, Action.MANAGE_SETTINGS)
+    user = _concrete_user(user)
+    deleted = Token.objects.filter(user=user).delete()[0] > 0
+    if deleted:
+        with acting_as(actor):
+            record(user, AuditAction.UPDATE, {"api_token": ["set", None]})
+    return deleted
+
+
+@transaction.atomic
+def end_api_access(user: User, *, actor) -> bool:
+    """Delete ``user``'s API token because their credentials changed (password or deactivation).
+
+    Needs no right of its own: it only takes access away, and runs as part of the verbs above (and
+    after the ``changepassword`` command).  A new token must be asked for with the new password.
+    """
     user = _concrete_user(user)
     deleted = Token.objects.filter(user=user).delete()[0] > 0
     if deleted:

@@ -16,4 +16,5 @@ urlpatterns = [
     path("roles/new/", views.role_edit, name="role_create"),
     path("roles/<int:pk>/", views.role_edit, name="role_edit"),
     path("token/", views.token, name="token"),
+    path("password/", views.PasswordChangeView.as_view(), name="password_change"),
 ]

@@ -4,12 +4,15 @@ Views stay thin: every change goes through ``services`` with the request's user 
 """
 
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 from rest_framework.authtoken.models import Token
 
@@ -17,7 +20,7 @@ from crm.core.views import apply_validation_error, settings_required
 
 from . import services
 from .choices import DataScopeKind
-from .forms import SCOPE_EXPLANATIONS, OrgUnitForm, RoleForm, UserForm
+from .forms import SCOPE_EXPLANATIONS, OrgUnitForm, OwnPasswordChangeForm, RoleForm, UserForm
 from .models import OrgUnit, Role, User
 
 USERS_PER_PAGE = 50
@@ -183,3 +186,37 @@ def token(request):
     if new_key:
         response["Cache-Control"] = "no-store"
     return response
+
+
+# --- My password -----------------------------------------------------------------------------------
+class FormPageMixin:
+    """Context for ``accounts/simple_form.html``; a refused form answers 400 like the other pages."""
+
+    template_name = "accounts/simple_form.html"
+    title = submit_label = intro = ""
+    testid = "simple-form"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(title=self.title, submit_label=self.submit_label, intro=self.intro, testid=self.testid)
+        return context
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
+
+
+class PasswordChangeView(FormPageMixin, auth_views.PasswordChangeView):
+    """The user's own change (current password first).  Other sessions and the API token end."""
+
+    form_class = OwnPasswordChangeForm
+    success_url = reverse_lazy("accounts:token")
+    title = submit_label = gettext_lazy("Change password")
+    intro = gettext_lazy("After the change, your other sessions end and your API token stops working.")
+    testid = "password-change-form"
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, _("Your password was changed."))
+        return response
