@@ -165,6 +165,24 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLED = env_bool("LOGIN_THROTTLING", True)
 
+# Password reset by e-mail: the link works once and expires after PASSWORD_RESET_TIMEOUT seconds.  Requests
+# are throttled like log-ins: this many per e-mail address and per client address in the cool-off window.
+PASSWORD_RESET_TIMEOUT = int(env("PASSWORD_RESET_TIMEOUT", "3600"))
+CRM_PASSWORD_RESET_LIMIT = int(env("PASSWORD_RESET_LIMIT", env("LOGIN_FAILURE_LIMIT", "5")))
+CRM_PASSWORD_RESET_WINDOW = int(float(env("LOGIN_COOLOFF_HOURS", "0.25")) * 3600)
+
+# --- E-mail: development prints messages on the console; production sends through SMTP ----------
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION
+                    else "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(env("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = int(env("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "webmaster@localhost")
+
 # --- Internationalisation ---------------------------------------------------------------------
 LANGUAGE_CODE = env("CRM_LANGUAGE", "zh-hans")
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]

@@ -2,7 +2,7 @@
 
 from django import forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AdminPasswordChangeForm, PasswordChangeForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -158,6 +158,11 @@ class RoleForm(forms.ModelForm):
 class OwnPasswordChangeForm(PasswordChangeForm):
     """The user's own change: the current password, then the new one twice."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("old_password", "new_password1", "new_password2"):
+            self.fields[name].widget.attrs["data-testid"] = name.replace("_", "-")
+
     def save(self, commit=True):
         self.user = services.set_password(self.user, self.cleaned_data["new_password1"], actor=self.user,
                                           reason=PasswordEvent.CHANGED)
@@ -172,4 +177,28 @@ class AdminSitePasswordForm(AdminPasswordChangeForm):
         raw = self.cleaned_data["password1"] if usable else None
         self.user = services.set_password(self.user, raw, actor=audit.current().actor,
                                           reason=PasswordEvent.SET_BY_ADMIN)
+        return self.user
+
+
+class ResetRequestForm(PasswordResetForm):
+    """Asks for an e-mail address; Django's form mails a single-use link to each active account with it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].widget.attrs.update({"data-testid": "reset-email", "autofocus": True})
+
+
+class ResetPasswordForm(SetPasswordForm):
+    """The new password, set from an e-mailed link (the link proves the user: the user is the actor)."""
+
+    reason = PasswordEvent.RESET_BY_EMAIL
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("new_password1", "new_password2"):
+            self.fields[name].widget.attrs["data-testid"] = name.replace("_", "-")
+
+    def save(self, commit=True):
+        self.user = services.set_password(self.user, self.cleaned_data["new_password1"], actor=self.user,
+                                          reason=self.reason)
         return self.user

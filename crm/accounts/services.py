@@ -1,5 +1,10 @@
 """Verbs that change users, roles and the organisation tree.  Each takes an explicit actor."""
 
+import hashlib
+
+from axes.utils import reset as reset_login_failures
+from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -123,6 +128,29 @@ def note_password_changed(user: User, *, actor, reason: PasswordEvent):
     with acting_as(actor):
         record(user, AuditAction.UPDATE, {"password": [None, PasswordEvent(reason).value]})
     end_api_access(user, actor=actor)
+    if reason != PasswordEvent.CHANGED:
+        # Whoever was locked out by failed log-ins gets in with the new password.
+        reset_login_failures(username=user.get_username())
+
+
+def allow_password_reset_request(email: str, address: str | None) -> bool:
+    """Count a password reset request; False once the e-mail address or the client address has made
+    ``CRM_PASSWORD_RESET_LIMIT`` requests within ``CRM_PASSWORD_RESET_WINDOW`` seconds.
+
+    The same answer whether or not an account has the address, so the limit reveals nothing.
+    """
+    limit, window = settings.CRM_PASSWORD_RESET_LIMIT, settings.CRM_PASSWORD_RESET_WINDOW
+    email_key = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    allowed = True
+    for key in (f"pwreset:email:{email_key}", f"pwreset:addr:{address or '-'}"):
+        cache.add(key, 0, window)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, window)
+            count = 1
+        allowed = allowed and count <= limit
+    return allowed
 
 
 def _concrete_user(user) -> User:

@@ -17,4 +17,9 @@ urlpatterns = [
     path("roles/<int:pk>/", views.role_edit, name="role_edit"),
     path("token/", views.token, name="token"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path("password-reset/sent/", views.password_reset_done, name="password_reset_done"),
+    path("password-reset/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(),
+         name="password_reset_confirm"),
+    path("password-reset/done/", views.password_reset_complete, name="password_reset_complete"),
 ]

@@ -3,6 +3,7 @@
 Views stay thin: every change goes through ``services`` with the request's user as the actor.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -12,15 +13,24 @@ from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 from rest_framework.authtoken.models import Token
 
+from crm.core.middleware import client_address
 from crm.core.views import apply_validation_error, settings_required
 
 from . import services
 from .choices import DataScopeKind
-from .forms import SCOPE_EXPLANATIONS, OrgUnitForm, OwnPasswordChangeForm, RoleForm, UserForm
+from .forms import (
+    SCOPE_EXPLANATIONS,
+    OrgUnitForm,
+    OwnPasswordChangeForm,
+    ResetPasswordForm,
+    ResetRequestForm,
+    RoleForm,
+    UserForm,
+)
 from .models import OrgUnit, Role, User
 
 USERS_PER_PAGE = 50
@@ -220,3 +230,53 @@ class PasswordChangeView(FormPageMixin, auth_views.PasswordChangeView):
         response = super().form_valid(form)
         messages.success(self.request, _("Your password was changed."))
         return response
+
+
+# --- Password reset by e-mail ------------------------------------------------------------------------
+class PasswordResetView(FormPageMixin, auth_views.PasswordResetView):
+    """Ask for a link.  The answer is the same whether or not an account has the address; requests are
+    throttled per e-mail address and per client address (429), also without telling either way."""
+
+    form_class = ResetRequestForm
+    email_template_name = "accounts/email/password_reset.txt"
+    subject_template_name = "accounts/email/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+    title = gettext_lazy("Forgot your password?")
+    submit_label = gettext_lazy("Send me a link")
+    intro = gettext_lazy("Enter the e-mail address of your account. We will send you a link to choose a new "
+                         "password.")
+    testid = "password-reset-form"
+
+    def form_valid(self, form):
+        if not services.allow_password_reset_request(form.cleaned_data["email"], client_address(self.request)):
+            form.add_error(None, _("Too many requests. Try again later."))
+            response = self.render_to_response(self.get_context_data(form=form))
+            response.status_code = 429
+            return response
+        return super().form_valid(form)
+
+
+def password_reset_done(request):
+    hours = max(1, round(settings.PASSWORD_RESET_TIMEOUT / 3600))
+    text = ngettext(
+        "If an account has this address, an e-mail with a link is on its way. The link works once, for %(n)d hour.",
+        "If an account has this address, an e-mail with a link is on its way. The link works once, for %(n)d hours.",
+        hours) % {"n": hours}
+    return render(request, "accounts/message.html", {"title": _("Check your e-mail"), "text": text,
+                                                      "testid": "password-reset-sent"})
+
+
+class PasswordResetConfirmView(FormPageMixin, auth_views.PasswordResetConfirmView):
+    form_class = ResetPasswordForm
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+    title = gettext_lazy("Choose a new password")
+    submit_label = gettext_lazy("Set password")
+    testid = "password-reset-confirm-form"
+
+
+def password_reset_complete(request):
+    return render(request, "accounts/message.html", {
+        "title": _("Password set"), "text": _("Your new password is set. Log in with it."),
+        "login_link": True, "testid": "password-reset-complete",
+    })

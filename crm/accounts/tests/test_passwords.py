@@ -170,3 +170,93 @@ def test_set_password_for_someone_else_needs_manage_settings(org, rep_token):
     with pytest.raises(PermissionDenied):  # a superuser's password only by a superuser
         services.set_password(org.admin, NEW, actor=org.ceo, reason=PasswordEvent.SET_BY_ADMIN)
     assert token_works(rep_token)
+
+
+# --- reset by e-mail ------------------------------------------------------------------------------------
+@pytest.fixture
+def fresh_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _reset_link(message):
+    import re
+
+    return re.search(r"https?://[^/\s]+(/\S+)", message.body).group(1)
+
+
+def test_login_page_links_to_the_password_reset(client, db):
+    assert reverse("accounts:password_reset") in client.get(reverse("login")).content.decode()
+
+
+def test_reset_by_email_sets_a_new_password_once(client, org, rep_token, mailoutbox, fresh_cache):
+    response = client.post(reverse("accounts:password_reset"), {"email": "REP@example.com"})
+    assert response.status_code == 302 and response["Location"] == reverse("accounts:password_reset_done")
+    assert len(mailoutbox) == 1 and mailoutbox[0].to == ["rep@example.com"]
+    link = _reset_link(mailoutbox[0])
+    form_page = client.get(link, follow=True)
+    assert form_page.status_code == 200 and form_page.context["validlink"]
+    set_url = form_page.redirect_chain[-1][0]
+    response = client.post(set_url, {"new_password1": NEW, "new_password2": NEW})
+    assert response.status_code == 302 and response["Location"] == reverse("accounts:password_reset_complete")
+    org.rep.refresh_from_db()
+    assert org.rep.check_password(NEW)
+    assert not token_works(rep_token)
+    assert password_events(org.rep) == [[None, PasswordEvent.RESET_BY_EMAIL]]
+    # The link works once.
+    again = client.get(link, follow=True)
+    assert again.context["validlink"] is False
+    assert 'data-testid="reset-link-invalid"' in again.content.decode()
+
+
+def test_reset_with_a_weak_password_is_a_form_error(client, org, mailoutbox, fresh_cache):
+    client.post(reverse("accounts:password_reset"), {"email": "rep@example.com"})
+    set_url = client.get(_reset_link(mailoutbox[0]), follow=True).redirect_chain[-1][0]
+    response = client.post(set_url, {"new_password1": "123", "new_password2": "123"})
+    assert response.status_code == 400 and response.context["form"].errors["new_password2"]
+    org.rep.refresh_from_db()
+    assert org.rep.check_password(PASSWORD)
+
+
+def test_reset_link_expires(client, org, mailoutbox, settings, fresh_cache):
+    client.post(reverse("accounts:password_reset"), {"email": "rep@example.com"})
+    settings.PASSWORD_RESET_TIMEOUT = -1
+    response = client.get(_reset_link(mailoutbox[0]), follow=True)
+    assert response.context["validlink"] is False
+
+
+def test_reset_does_not_reveal_whether_an_address_exists(client, org, mailoutbox, fresh_cache):
+    known = client.post(reverse("accounts:password_reset"), {"email": "rep@example.com"})
+    unknown = client.post(reverse("accounts:password_reset"), {"email": "nobody@example.com"})
+    assert (known.status_code, known["Location"]) == (unknown.status_code, unknown["Location"])
+    assert len(mailoutbox) == 1
+    assert client.post(reverse("accounts:password_reset"), {"email": "not an address"}).status_code == 400
+
+
+def test_reset_requests_are_throttled_per_address_and_per_account(client, org, mailoutbox, settings, fresh_cache):
+    settings.CRM_PASSWORD_RESET_LIMIT = 2
+    url = reverse("accounts:password_reset")
+    statuses = [client.post(url, {"email": "rep@example.com"}).status_code for _ in range(3)]
+    assert statuses == [302, 302, 429]
+    assert len(mailoutbox) == 2
+    # Another client address may ask for another account, but not for this one any more.
+    assert client.post(url, {"email": "teammate@example.com"}, REMOTE_ADDR="10.0.0.9").status_code == 302
+    assert client.post(url, {"email": "rep@example.com"}, REMOTE_ADDR="10.0.0.8").status_code == 429
+    # The same client address is throttled for any address, known or not, with the same answer.
+    for _ in range(2):
+        client.post(url, {"email": f"x{_}@example.com"}, REMOTE_ADDR="10.0.0.7")
+    assert client.post(url, {"email": "nobody@example.com"}, REMOTE_ADDR="10.0.0.7").status_code == 429
+    assert client.post(url, {"email": "sh_rep@example.com"}, REMOTE_ADDR="10.0.0.7").status_code == 429
+
+
+def test_reset_lifts_a_login_lock_out(client, org, mailoutbox, settings, fresh_cache):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": "rep", "password": "wrong"})
+    assert client.post(reverse("login"), {"username": "rep", "password": PASSWORD}).status_code == 429
+    client.post(reverse("accounts:password_reset"), {"email": "rep@example.com"})
+    set_url = client.get(_reset_link(mailoutbox[0]), follow=True).redirect_chain[-1][0]
+    client.post(set_url, {"new_password1": NEW, "new_password2": NEW})
+    assert client.post(reverse("login"), {"username": "rep", "password": NEW}).status_code == 302
