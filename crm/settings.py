@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "crm.core.middleware.AuditContextMiddleware",
+    "crm.accounts.middleware.LoginStepsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 

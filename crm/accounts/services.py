@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
@@ -111,6 +112,7 @@ def set_password(user: User, raw_password: str | None, *, actor, reason: Passwor
         user.set_unusable_password()
     else:
         user.set_password(raw_password)
+    user.must_change_password = reason == PasswordEvent.TEMPORARY
     with acting_as(actor):
         user.save()
     note_password_changed(user, actor=actor, reason=reason)
@@ -131,6 +133,32 @@ def note_password_changed(user: User, *, actor, reason: PasswordEvent):
     if reason != PasswordEvent.CHANGED:
         # Whoever was locked out by failed log-ins gets in with the new password.
         reset_login_failures(username=user.get_username())
+
+
+# Letters and digits that cannot be mistaken for one another when read aloud or copied by hand.
+TEMPORARY_PASSWORD_CHARS = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def reset_password_by_admin(user: User, *, actor) -> str:
+    """Give ``user`` a temporary password that they must change at their next log-in; return it.
+
+    The administrator passes it on by hand.  The user's sessions and API token end as with any other
+    new password.
+    """
+    if actor is not None and actor.pk == user.pk:
+        raise ValidationError(_("Change your own password on your password page."))
+    require(actor, Action.MANAGE_SETTINGS)
+    temporary = get_random_string(12, TEMPORARY_PASSWORD_CHARS)
+    set_password(user, temporary, actor=actor, reason=PasswordEvent.TEMPORARY)
+    return temporary
+
+
+def api_token_refusal(user: User) -> str | None:
+    """Why ``user`` may not obtain an API token with their password now, or None when they may."""
+    if user.must_change_password:
+        return _("Your password was reset by an administrator: log in on the web site and choose a new "
+                 "password first.")
+    return None
 
 
 def allow_password_reset_request(email: str, address: str | None) -> bool:

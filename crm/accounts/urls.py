@@ -12,6 +12,7 @@ urlpatterns = [
     path("users/", views.user_list, name="user_list"),
     path("users/new/", views.user_edit, name="user_create"),
     path("users/<int:pk>/", views.user_edit, name="user_edit"),
+    path("users/<int:pk>/reset-password/", views.user_reset_password, name="user_reset_password"),
     path("roles/", views.role_list, name="role_list"),
     path("roles/new/", views.role_edit, name="role_create"),
     path("roles/<int:pk>/", views.role_edit, name="role_edit"),

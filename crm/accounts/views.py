@@ -151,6 +151,21 @@ def user_edit(request, pk=None):
     return render(request, "accounts/user_form.html", {"form": form, "edited": edited}, status=status)
 
 
+@settings_required
+@require_http_methods(["POST"])
+def user_reset_password(request, pk):
+    """An administrator's reset: a temporary password, shown once, that must be changed at the next log-in."""
+    edited = get_object_or_404(User, pk=pk)
+    try:
+        temporary = services.reset_password_by_admin(edited, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("accounts:user_edit", pk=edited.pk)
+    response = render(request, "accounts/temporary_password.html", {"edited": edited, "temporary": temporary})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 # --- Roles ---------------------------------------------------------------------------------------
 @settings_required
 @require_GET
@@ -225,6 +240,13 @@ class PasswordChangeView(FormPageMixin, auth_views.PasswordChangeView):
     title = submit_label = gettext_lazy("Change password")
     intro = gettext_lazy("After the change, your other sessions end and your API token stops working.")
     testid = "password-change-form"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if self.request.user.must_change_password:
+            context["intro"] = _("An administrator reset your password. Enter the temporary password you were "
+                                 "given, then choose your own.")
+        return context
 
     def form_valid(self, form):
         response = super().form_valid(form)

@@ -5,7 +5,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 
+from .. import services
 from ..choices import Action, DataScopeKind
 from ..models import OrgUnit, Role, User
 
@@ -24,9 +26,10 @@ class UserSerializer(serializers.ModelSerializer):
         model = User
         fields = [
             "id", "username", "full_name", "display_name", "email", "phone", "org_unit", "org_unit_name",
-            "manager", "role", "role_name", "is_active", "is_superuser", "password", "last_login", "date_joined",
+            "manager", "role", "role_name", "is_active", "is_superuser", "password", "must_change_password",
+            "last_login", "date_joined",
         ]
-        read_only_fields = ["id", "last_login", "date_joined"]
+        read_only_fields = ["id", "must_change_password", "last_login", "date_joined"]
 
     def validate(self, attrs):
         password = attrs.get("password")
@@ -103,3 +106,19 @@ class MeSerializer(serializers.ModelSerializer):
     def get_scope(self, user):
         scope = user.data_scope()
         return {"all": scope.all, "owner_ids": sorted(scope.owner_ids), "unit_ids": sorted(scope.unit_ids)}
+
+
+class TemporaryPasswordSerializer(serializers.Serializer):
+    temporary_password = serializers.CharField(
+        help_text="Shown only in this response.  The user must choose a new password at the next log-in.")
+
+
+class TokenRequestSerializer(AuthTokenSerializer):
+    """Username and password, then what the account needs beyond them (see ``services.api_token_refusal``)."""
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        refusal = services.api_token_refusal(attrs["user"])
+        if refusal:
+            raise serializers.ValidationError({"non_field_errors": [refusal]})
+        return attrs

@@ -260,3 +260,68 @@ def test_reset_lifts_a_login_lock_out(client, org, mailoutbox, settings, fresh_c
     set_url = client.get(_reset_link(mailoutbox[0]), follow=True).redirect_chain[-1][0]
     client.post(set_url, {"new_password1": NEW, "new_password2": NEW})
     assert client.post(reverse("login"), {"username": "rep", "password": NEW}).status_code == 302
+
+
+# --- an administrator's reset: a temporary password, changed at the next log-in ---------------------------------
+def test_admin_reset_page_shows_a_temporary_password_once(client, org, rep_token):
+    client.force_login(org.admin)
+    assert 'data-testid="user-reset-password"' in client.get(
+        reverse("accounts:user_edit", args=[org.rep.pk])).content.decode()
+    response = client.post(reverse("accounts:user_reset_password", args=[org.rep.pk]))
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    temporary = response.context["temporary"]
+    org.rep.refresh_from_db()
+    assert org.rep.check_password(temporary) and org.rep.must_change_password
+    assert not token_works(rep_token)
+    assert password_events(org.rep) == [[None, PasswordEvent.TEMPORARY]]
+
+
+def test_admin_reset_needs_manage_settings_and_is_not_for_oneself(client, org):
+    client.force_login(org.manager)
+    assert client.post(reverse("accounts:user_reset_password", args=[org.rep.pk])).status_code == 403
+    client.force_login(org.ceo)
+    response = client.post(reverse("accounts:user_reset_password", args=[org.ceo.pk]))
+    assert response.status_code == 302
+    assert client.get(reverse("accounts:user_reset_password", args=[org.rep.pk])).status_code == 405
+    org.rep.refresh_from_db()
+    org.ceo.refresh_from_db()
+    assert not org.rep.must_change_password and not org.ceo.must_change_password
+
+
+def test_temporary_password_forces_a_change_at_the_next_login(client, org):
+    temporary = services.reset_password_by_admin(org.rep, actor=org.ceo)
+    response = client.post(reverse("login"), {"username": "rep", "password": temporary}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("accounts:password_change")
+    assert "temporary password" in response.context["intro"]
+    # Every other page sends the user back; the API with this session answers 403.
+    customers = client.get(reverse("customers:list"))
+    assert customers.status_code == 302 and customers["Location"] == reverse("accounts:password_change")
+    assert client.get("/api/me/").status_code == 403
+    response = client.post(reverse("accounts:password_change"),
+                           {"old_password": temporary, "new_password1": NEW, "new_password2": NEW})
+    assert response.status_code == 302
+    org.rep.refresh_from_db()
+    assert not org.rep.must_change_password
+    assert client.get(reverse("customers:list")).status_code == 200
+
+
+def test_no_api_token_for_a_temporary_password(org, fresh_cache):
+    temporary = services.reset_password_by_admin(org.rep, actor=org.ceo)
+    response = APIClient().post("/api/auth/token/", {"username": "rep", "password": temporary}, format="json")
+    assert response.status_code == 400 and "non_field_errors" in response.data
+    services.set_password(org.rep, NEW, actor=org.rep, reason=PasswordEvent.CHANGED)
+    response = APIClient().post("/api/auth/token/", {"username": "rep", "password": NEW}, format="json")
+    assert response.status_code == 200 and token_works(response.data["token"])
+
+
+def test_api_admin_reset(org, rep_token):
+    url = f"/api/users/{org.rep.pk}/reset-password/"
+    assert _api_as(org.manager).post(url).status_code == 403
+    response = _api_as(org.ceo).post(url)
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    org.rep.refresh_from_db()
+    assert org.rep.check_password(response.data["temporary_password"]) and org.rep.must_change_password
+    assert not token_works(rep_token)
+    assert _api_as(org.ceo).get(f"/api/users/{org.rep.pk}/").data["must_change_password"] is True
+    assert _api_as(org.ceo).post(f"/api/users/{org.ceo.pk}/reset-password/").status_code == 400
+    assert _api_as(org.ceo).post("/api/users/987654/reset-password/").status_code == 404
