@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "axes",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "crm.core",
     "crm.customers",
     "crm.sales",
@@ -85,6 +87,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "crm.core.middleware.AuditContextMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "crm.accounts.middleware.LoginStepsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -171,6 +174,11 @@ AXES_ENABLED = env_bool("LOGIN_THROTTLING", True)
 PASSWORD_RESET_TIMEOUT = int(env("PASSWORD_RESET_TIMEOUT", "3600"))
 CRM_PASSWORD_RESET_LIMIT = int(env("PASSWORD_RESET_LIMIT", env("LOGIN_FAILURE_LIMIT", "5")))
 CRM_PASSWORD_RESET_WINDOW = int(float(env("LOGIN_COOLOFF_HOURS", "0.25")) * 3600)
+
+# Two-factor log-in (TOTP, django-otp): optional for everyone; with this setting, required for
+# administrators (superusers and roles with manage_settings), who are sent to enrol at their next log-in.
+CRM_REQUIRE_2FA_FOR_ADMINS = env_bool("CRM_REQUIRE_2FA_FOR_ADMINS", False)
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", "Kehu CRM")
 
 # --- E-mail: development prints messages on the console; production sends through SMTP ----------
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION

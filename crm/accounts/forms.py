@@ -202,3 +202,19 @@ class ResetPasswordForm(SetPasswordForm):
         self.user = services.set_password(self.user, self.cleaned_data["new_password1"], actor=self.user,
                                           reason=self.reason)
         return self.user
+
+
+class TwoFactorCodeForm(forms.Form):
+    """The six digits an authenticator app shows."""
+
+    code = forms.CharField(
+        label=_("Code"), max_length=10, strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True,
+                                      "data-testid": "two-factor-code"}),
+    )
+
+    def clean_code(self):
+        code = self.cleaned_data["code"].replace(" ", "")
+        if not code.isdigit():
+            raise ValidationError(_("Enter the digits your authenticator app shows."))
+        return code

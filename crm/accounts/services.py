@@ -9,6 +9,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
+from django_otp import match_token
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 
 from crm.core.audit import acting_as, record
@@ -153,12 +155,82 @@ def reset_password_by_admin(user: User, *, actor) -> str:
     return temporary
 
 
-def api_token_refusal(user: User) -> str | None:
-    """Why ``user`` may not obtain an API token with their password now, or None when they may."""
+def check_api_token_request(user: User, code: str | None):
+    """What an API token needs beyond the password; raises ValidationError naming the field.
+
+    No token while an administrator's temporary password is unchanged.  A user with two-factor log-in
+    sends the current code from their authenticator app as ``otp``; an administrator whom
+    ``CRM_REQUIRE_2FA_FOR_ADMINS`` obliges to use it gets no token before enrolling on the web site.
+    """
     if user.must_change_password:
-        return _("Your password was reset by an administrator: log in on the web site and choose a new "
-                 "password first.")
-    return None
+        raise ValidationError(_("Your password was reset by an administrator: log in on the web site and "
+                                "choose a new password first."))
+    if has_two_factor(user):
+        if not code:
+            raise ValidationError({"otp": _("Enter the code from your authenticator app.")})
+        if verify_two_factor(user, code) is None:
+            raise ValidationError({"otp": _("The code is wrong or has expired.")})
+    elif two_factor_required(user):
+        raise ValidationError(_("Set up two-factor log-in on the web site first."))
+
+
+# --- two-factor log-in (TOTP) ------------------------------------------------------------------------
+def has_two_factor(user: User) -> bool:
+    return TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).exists()
+
+
+def two_factor_required(user: User) -> bool:
+    """Administrators (superusers, manage_settings) must use two-factor log-in when the setting says so."""
+    return settings.CRM_REQUIRE_2FA_FOR_ADMINS and (user.is_superuser or user.can(Action.MANAGE_SETTINGS))
+
+
+def verify_two_factor(user: User, code: str):
+    """The confirmed device that accepts ``code``, or None.  django-otp throttles repeated failures and
+    refuses a code that was used already."""
+    code = (code or "").replace(" ", "")
+    if not code.isdigit() or len(code) > 8:
+        return None
+    return match_token(user, code)
+
+
+def start_two_factor(user: User) -> TOTPDevice:
+    """The device being enrolled: a new secret, kept (unconfirmed) until the user types a first code."""
+    user = _concrete_user(user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+    return device or TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
+
+
+@transaction.atomic
+def confirm_two_factor(user: User, code: str, *, actor) -> TOTPDevice | None:
+    """Switch two-factor log-in on once the user proves their app shows the right codes."""
+    user = _concrete_user(user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+    code = (code or "").replace(" ", "")
+    if device is None or not code.isdigit() or not device.verify_token(code):
+        return None
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    with acting_as(actor):
+        record(user, AuditAction.UPDATE, {"two_factor": [None, "enabled"]})
+    return device
+
+
+@transaction.atomic
+def disable_two_factor(user: User, *, actor) -> bool:
+    """Switch two-factor log-in off: the user themselves (unless required of them) or an administrator,
+    e.g. when the phone is lost."""
+    if actor is None or actor.pk != user.pk:
+        require(actor, Action.MANAGE_SETTINGS)
+        _refuse_superuser_change(user, actor)
+    elif two_factor_required(user):
+        raise ValidationError(_("Two-factor log-in is required for administrators."))
+    user = _concrete_user(user)
+    deleted = TOTPDevice.objects.filter(user=user).delete()[0] > 0
+    if deleted:
+        with acting_as(actor):
+            record(user, AuditAction.UPDATE, {"two_factor": ["enabled", None]})
+    return deleted
 
 
 def allow_password_reset_request(email: str, address: str | None) -> bool:

@@ -3,15 +3,23 @@
 Views stay thin: every change goes through ``services`` with the request's user as the actor.
 """
 
+import base64
+from base64 import b32encode
+
+import django_otp
+import qrcode
+import qrcode.image.svg
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods
@@ -29,8 +37,10 @@ from .forms import (
     ResetPasswordForm,
     ResetRequestForm,
     RoleForm,
+    TwoFactorCodeForm,
     UserForm,
 )
+from .middleware import session_has_two_factor
 from .models import OrgUnit, Role, User
 
 USERS_PER_PAGE = 50
@@ -148,7 +158,9 @@ def user_edit(request, pk=None):
             messages.success(request, _("User “%(name)s” saved.") % {"name": saved.display_name})
             return redirect("accounts:user_list")
     status = 400 if request.method == "POST" else 200
-    return render(request, "accounts/user_form.html", {"form": form, "edited": edited}, status=status)
+    context = {"form": form, "edited": edited,
+               "edited_two_factor": bool(edited) and services.has_two_factor(edited)}
+    return render(request, "accounts/user_form.html", context, status=status)
 
 
 @settings_required
@@ -302,3 +314,102 @@ def password_reset_complete(request):
         "title": _("Password set"), "text": _("Your new password is set. Log in with it."),
         "login_link": True, "testid": "password-reset-complete",
     })
+
+
+# --- Two-factor log-in ---------------------------------------------------------------------------------
+MAX_CODE_FAILURES = 5
+
+
+def _next_url(request, default):
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return default
+
+
+def _qr_data_uri(text):
+    """The QR code as an SVG data URI, drawn here (no outside service sees the secret)."""
+    svg = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2).to_string()
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def two_factor_verify(request):
+    """The second step of a log-in: the code from the user's authenticator app."""
+    if request.user.is_verified() or not session_has_two_factor(request, refresh=True):
+        return redirect(_next_url(request, settings.LOGIN_REDIRECT_URL))
+    form = TwoFactorCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = services.verify_two_factor(request.user, form.cleaned_data["code"])
+        if device is not None:
+            django_otp.login(request, device)
+            request.session.pop("crm_code_failures", None)
+            return redirect(_next_url(request, reverse(settings.LOGIN_REDIRECT_URL)))
+        failures = request.session.get("crm_code_failures", 0) + 1
+        if failures >= MAX_CODE_FAILURES:
+            logout(request)
+            messages.error(request, _("Too many wrong codes. Log in again."))
+            return redirect("login")
+        request.session["crm_code_failures"] = failures
+        form.add_error("code", _("The code is wrong or has expired."))
+    context = {"form": form, "title": _("Two-factor log-in"), "submit_label": _("Verify"),
+               "intro": _("Enter the code your authenticator app shows for Kehu CRM."),
+               "testid": "two-factor-verify-form", "next": _next_url(request, "")}
+    return render(request, "accounts/two_factor_verify.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def two_factor(request):
+    """Switch two-factor log-in on (scan the QR code, type a first code) or off (type a current code)."""
+    user = request.user
+    enabled = session_has_two_factor(request, refresh=True)
+    form = TwoFactorCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        code = form.cleaned_data["code"]
+        if not enabled:
+            device = services.confirm_two_factor(user, code, actor=user)
+            if device is not None:
+                django_otp.login(request, device)
+                session_has_two_factor(request, refresh=True)
+                messages.success(request, _("Two-factor log-in is on. From now on you enter a code after your "
+                                            "password."))
+                return redirect(_next_url(request, reverse("accounts:token")))
+            form.add_error("code", _("The code is wrong or has expired."))
+        elif services.verify_two_factor(user, code) is None:
+            form.add_error("code", _("The code is wrong or has expired."))
+        else:
+            try:
+                services.disable_two_factor(user, actor=user)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                session_has_two_factor(request, refresh=True)
+                messages.success(request, _("Two-factor log-in is off."))
+                return redirect("accounts:token")
+    context = {"form": form, "enabled": enabled, "required": services.two_factor_required(user),
+               "next": _next_url(request, "")}
+    if not enabled:
+        device = services.start_two_factor(user)
+        secret = b32encode(device.bin_key).decode()
+        context.update(qr=_qr_data_uri(device.config_url),
+                       secret=" ".join(secret[i:i + 4] for i in range(0, len(secret), 4)))
+    response = render(request, "accounts/two_factor.html", context, status=400 if form.errors else 200)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@settings_required
+@require_http_methods(["POST"])
+def user_remove_two_factor(request, pk):
+    """An administrator switches a user's two-factor log-in off (a lost phone); the user may enrol again."""
+    edited = get_object_or_404(User, pk=pk)
+    try:
+        removed = services.disable_two_factor(edited, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        if removed:
+            messages.success(request, _("Two-factor log-in of “%(name)s” is off.") % {"name": edited.display_name})
+    return redirect("accounts:user_edit", pk=edited.pk)

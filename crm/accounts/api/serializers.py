@@ -7,6 +7,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 
+from crm.core.api import validation_detail
+
 from .. import services
 from ..choices import Action, DataScopeKind
 from ..models import OrgUnit, Role, User
@@ -114,11 +116,17 @@ class TemporaryPasswordSerializer(serializers.Serializer):
 
 
 class TokenRequestSerializer(AuthTokenSerializer):
-    """Username and password, then what the account needs beyond them (see ``services.api_token_refusal``)."""
+    """Username and password, then what the account needs beyond them (``services.check_api_token_request``)."""
+
+    otp = serializers.CharField(
+        required=False, allow_blank=True, max_length=16, write_only=True,
+        help_text="The current code of the user's authenticator app; required when they use two-factor log-in.",
+    )
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
-        refusal = services.api_token_refusal(attrs["user"])
-        if refusal:
-            raise serializers.ValidationError({"non_field_errors": [refusal]})
+        try:
+            services.check_api_token_request(attrs["user"], attrs.get("otp"))
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(validation_detail(exc)) from exc
         return attrs

@@ -158,6 +158,8 @@ class TokenView(core_api_views.TokenView):
         summary="Exchange a username and password for an API token",
         request=inline_serializer("TokenRequest", {
             "username": serializers.CharField(), "password": serializers.CharField(),
+            "otp": serializers.CharField(required=False, help_text="Code of the authenticator app; required "
+                                         "when the user has two-factor log-in."),
         }),
         responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
         auth=[],
