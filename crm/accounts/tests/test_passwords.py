@@ -291,11 +291,11 @@ def test_admin_reset_needs_manage_settings_and_is_not_for_oneself(client, org):
 def test_temporary_password_forces_a_change_at_the_next_login(client, org):
     temporary = services.reset_password_by_admin(org.rep, actor=org.ceo)
     response = client.post(reverse("login"), {"username": "rep", "password": temporary}, follow=True)
-    assert response.redirect_chain[-1][0] == reverse("accounts:password_change")
+    assert response.redirect_chain[-1][0].startswith(reverse("accounts:password_change"))
     assert "temporary password" in response.context["intro"]
     # Every other page sends the user back; the API with this session answers 403.
     customers = client.get(reverse("customers:list"))
-    assert customers.status_code == 302 and customers["Location"] == reverse("accounts:password_change")
+    assert customers.status_code == 302 and customers["Location"].startswith(reverse("accounts:password_change"))
     assert client.get("/api/me/").status_code == 403
     response = client.post(reverse("accounts:password_change"),
                            {"old_password": temporary, "new_password1": NEW, "new_password2": NEW})
