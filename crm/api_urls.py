@@ -4,6 +4,7 @@ endpoints (audit log, custom field definitions, tokens) come from ``crm.core.api
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
+from crm.accounts.api import views as accounts_api_views
 from crm.core import api_views
 
 router = SimpleRouter()
@@ -11,7 +12,7 @@ router.register("audit-entries", api_views.AuditEntryViewSet, basename="api-audi
 router.register("custom-fields", api_views.CustomFieldDefinitionViewSet, basename="api-customfield")
 
 urlpatterns = [
-    path("auth/token/", api_views.TokenView.as_view(), name="api-token"),
+    path("auth/token/", accounts_api_views.TokenView.as_view(), name="api-token"),
     *router.urls,
     path("", include("crm.accounts.api.urls")),
     path("", include("crm.customers.api.urls")),

@@ -46,6 +46,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,local
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
+    # Before django.contrib.auth: its `changepassword` command replaces auth's (it revokes API tokens).
+    "crm.accounts",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -64,8 +66,9 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "axes",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "crm.core",
-    "crm.accounts",
     "crm.customers",
     "crm.sales",
     "crm.activities",
@@ -86,6 +89,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "crm.core.middleware.AuditContextMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "crm.accounts.middleware.LoginStepsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -165,6 +170,29 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLED = env_bool("LOGIN_THROTTLING", True)
+
+# Password reset by e-mail: the link works once and expires after PASSWORD_RESET_TIMEOUT seconds.  Requests
+# are throttled like log-ins: this many per e-mail address and per client address in the cool-off window.
+PASSWORD_RESET_TIMEOUT = int(env("PASSWORD_RESET_TIMEOUT", "3600"))
+CRM_PASSWORD_RESET_LIMIT = int(env("PASSWORD_RESET_LIMIT", env("LOGIN_FAILURE_LIMIT", "5")))
+CRM_PASSWORD_RESET_WINDOW = int(float(env("LOGIN_COOLOFF_HOURS", "0.25")) * 3600)
+
+# Two-factor log-in (TOTP, django-otp): optional for everyone; with this setting, required for
+# administrators (superusers and roles with manage_settings), who are sent to enrol at their next log-in.
+CRM_REQUIRE_2FA_FOR_ADMINS = env_bool("CRM_REQUIRE_2FA_FOR_ADMINS", False)
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", "Kehu CRM")
+
+# --- E-mail: development prints messages on the console; production sends through SMTP ----------
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION
+                    else "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(env("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = int(env("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "webmaster@localhost")
 
 # --- Internationalisation ---------------------------------------------------------------------
 LANGUAGE_CODE = env("CRM_LANGUAGE", "zh-hans")

@@ -81,6 +81,76 @@ class LoginPage(BasePage):
         expect(self.whoami).to_be_visible()
         return CustomerListPage(self.page)
 
+    def forgot_password(self):
+        with self.page.expect_navigation():
+            self.page.get_by_test_id("link-forgot-password").click()
+        return PasswordResetPage(self.page)
+
+
+class SimpleFormPage(BasePage):
+    """The one-form pages of accounts (password pages, the two-factor code): fill fields, submit."""
+
+    def fill(self, **values):
+        for name, value in values.items():
+            self.page.get_by_test_id(name.replace("_", "-")).fill(value)
+        return self
+
+    def submit(self):
+        with self.page.expect_navigation():
+            self.page.get_by_test_id("form-submit").click()
+        return self
+
+
+class PasswordResetPage(SimpleFormPage):
+    url_name = "accounts:password_reset"
+
+    def ask_for_link(self, email):
+        self.page.get_by_test_id("reset-email").fill(email)
+        self.submit()
+        expect(self.page.get_by_test_id("password-reset-sent")).to_be_visible()
+        return self
+
+
+class SetPasswordPage(SimpleFormPage):
+    """Opened from the e-mailed link."""
+
+    def set_password(self, password):
+        self.fill(new_password1=password, new_password2=password).submit()
+        expect(self.page.get_by_test_id("password-reset-complete")).to_be_visible()
+        return self
+
+
+class PasswordChangePage(SimpleFormPage):
+    url_name = "accounts:password_change"
+
+    def change(self, old, new):
+        return self.fill(old_password=old, new_password1=new, new_password2=new).submit()
+
+
+class TwoFactorPage(BasePage):
+    url_name = "accounts:two_factor"
+
+    @property
+    def qr_code(self):
+        return self.page.get_by_test_id("two-factor-qr")
+
+    @property
+    def status(self):
+        return self.page.get_by_test_id("two-factor-status")
+
+    def switch_on(self, code):
+        self.page.get_by_test_id("two-factor-code").fill(code)
+        with self.page.expect_navigation():
+            self.page.get_by_test_id("two-factor-enable").click()
+        return self
+
+
+class TwoFactorVerifyPage(SimpleFormPage):
+    url_name = "accounts:two_factor_verify"
+
+    def enter(self, code):
+        return self.fill(two_factor_code=code).submit()
+
 
 class CustomerListPage(BasePage):
     """The customer list: search box and filters swap the result rows through htmx."""
@@ -250,6 +320,13 @@ class UserAdminPage(BasePage):
             self.page.get_by_test_id("user-save").click()
         expect(self.page.get_by_test_id("user-table")).to_be_visible()
         return self
+
+    def reset_password(self):
+        """Reset the edited user's password; returns the temporary password shown once."""
+        self.page.once("dialog", lambda dialog: dialog.accept())  # "Reset this user's password?"
+        with self.page.expect_navigation():
+            self.page.get_by_test_id("user-reset-password-button").click()
+        return self.page.get_by_test_id("temporary-password").inner_text()
 
 
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import services
 from .choices import UnitKind
+from .forms import AdminSitePasswordForm
 from .models import OrgUnit, Role, User
 from .queries import subordinate_ids
 
@@ -83,6 +84,7 @@ class UserChangeForm(ManagerLoopMixin, BaseUserAdmin.form):
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     form = UserChangeForm
+    change_password_form = AdminSitePasswordForm
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         (_("Person"), {"fields": ("full_name", "first_name", "last_name", "email", "phone")}),
@@ -110,3 +112,5 @@ class UserAdmin(BaseUserAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         obj.forget_access_cache()
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            services.end_api_access(obj, actor=request.user)

@@ -25,3 +25,13 @@ class DataScopeKind(models.TextChoices):
     BRANCH = "branch", _("own branch")
     BRANCH_TREE = "branch_tree", _("own branch and its sub-branches")
     ALL = "all", _("all records")
+
+
+class PasswordEvent(models.TextChoices):
+    """Why a password changed; recorded in the audit log.  Every one of them revokes the API token."""
+
+    CHANGED = "changed", _("changed by the user")
+    RESET_BY_EMAIL = "reset_by_email", _("reset through an e-mailed link")
+    SET_BY_ADMIN = "set_by_admin", _("set by an administrator")
+    TEMPORARY = "temporary", _("temporary password set by an administrator")
+    COMMAND = "command", _("changed with a management command")

@@ -1,11 +1,15 @@
-"""Forms of the administration pages: organisation units, users, roles."""
+"""Forms of the administration pages (organisation units, users, roles) and of a user's own password."""
 
 from django import forms
 from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AdminPasswordChangeForm, PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .choices import Action, DataScopeKind
+from crm.core import audit
+
+from . import services
+from .choices import Action, DataScopeKind, PasswordEvent
 from .models import OrgUnit, Role, User
 
 # One line per data scope, shown next to the radio buttons on the role page.
@@ -148,3 +152,69 @@ class RoleForm(forms.ModelForm):
     def scope_options(self):
         """(radio widget, explanation) pairs for the template."""
         return [(radio, SCOPE_EXPLANATIONS.get(radio.data["value"], "")) for radio in self["data_scope"]]
+
+
+# --- passwords: each form saves through services.set_password (audited, API token revoked) ----------------
+class OwnPasswordChangeForm(PasswordChangeForm):
+    """The user's own change: the current password, then the new one twice."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("old_password", "new_password1", "new_password2"):
+            self.fields[name].widget.attrs["data-testid"] = name.replace("_", "-")
+
+    def save(self, commit=True):
+        self.user = services.set_password(self.user, self.cleaned_data["new_password1"], actor=self.user,
+                                          reason=PasswordEvent.CHANGED)
+        return self.user
+
+
+class AdminSitePasswordForm(AdminPasswordChangeForm):
+    """The Django admin's "change password" form; the actor is the signed-in administrator."""
+
+    def save(self, commit=True):
+        usable = self.cleaned_data.get("set_usable_password", True)
+        raw = self.cleaned_data["password1"] if usable else None
+        self.user = services.set_password(self.user, raw, actor=audit.current().actor,
+                                          reason=PasswordEvent.SET_BY_ADMIN)
+        return self.user
+
+
+class ResetRequestForm(PasswordResetForm):
+    """Asks for an e-mail address; Django's form mails a single-use link to each active account with it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].widget.attrs.update({"data-testid": "reset-email", "autofocus": True})
+
+
+class ResetPasswordForm(SetPasswordForm):
+    """The new password, set from an e-mailed link (the link proves the user: the user is the actor)."""
+
+    reason = PasswordEvent.RESET_BY_EMAIL
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("new_password1", "new_password2"):
+            self.fields[name].widget.attrs["data-testid"] = name.replace("_", "-")
+
+    def save(self, commit=True):
+        self.user = services.set_password(self.user, self.cleaned_data["new_password1"], actor=self.user,
+                                          reason=self.reason)
+        return self.user
+
+
+class TwoFactorCodeForm(forms.Form):
+    """The six digits an authenticator app shows."""
+
+    code = forms.CharField(
+        label=_("Code"), max_length=10, strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True,
+                                      "data-testid": "two-factor-code"}),
+    )
+
+    def clean_code(self):
+        code = self.cleaned_data["code"].replace(" ", "")
+        if not code.isdigit():
+            raise ValidationError(_("Enter the digits your authenticator app shows."))
+        return code

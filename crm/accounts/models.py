@@ -104,6 +104,11 @@ class User(ChangeLoggedModel, AbstractUser):
     role = models.ForeignKey(
         Role, verbose_name=_("role"), null=True, blank=True, on_delete=models.PROTECT, related_name="users"
     )
+    must_change_password = models.BooleanField(
+        _("must change password"), default=False,
+        help_text=_("Set by an administrator's password reset: the user chooses a new password at the next "
+                    "log-in before anything else."),
+    )
 
     objects = UserManager()
 

@@ -5,7 +5,11 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 
+from crm.core.api import validation_detail
+
+from .. import services
 from ..choices import Action, DataScopeKind
 from ..models import OrgUnit, Role, User
 
@@ -24,9 +28,10 @@ class UserSerializer(serializers.ModelSerializer):
         model = User
         fields = [
             "id", "username", "full_name", "display_name", "email", "phone", "org_unit", "org_unit_name",
-            "manager", "role", "role_name", "is_active", "is_superuser", "password", "last_login", "date_joined",
+            "manager", "role", "role_name", "is_active", "is_superuser", "password", "must_change_password",
+            "last_login", "date_joined",
         ]
-        read_only_fields = ["id", "last_login", "date_joined"]
+        read_only_fields = ["id", "must_change_password", "last_login", "date_joined"]
 
     def validate(self, attrs):
         password = attrs.get("password")
@@ -103,3 +108,25 @@ class MeSerializer(serializers.ModelSerializer):
     def get_scope(self, user):
         scope = user.data_scope()
         return {"all": scope.all, "owner_ids": sorted(scope.owner_ids), "unit_ids": sorted(scope.unit_ids)}
+
+
+class TemporaryPasswordSerializer(serializers.Serializer):
+    temporary_password = serializers.CharField(
+        help_text="Shown only in this response.  The user must choose a new password at the next log-in.")
+
+
+class TokenRequestSerializer(AuthTokenSerializer):
+    """Username and password, then what the account needs beyond them (``services.check_api_token_request``)."""
+
+    otp = serializers.CharField(
+        required=False, allow_blank=True, max_length=16, write_only=True,
+        help_text="The current code of the user's authenticator app; required when they use two-factor log-in.",
+    )
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        try:
+            services.check_api_token_request(attrs["user"], attrs.get("otp"))
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(validation_detail(exc)) from exc
+        return attrs

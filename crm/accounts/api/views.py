@@ -2,19 +2,28 @@
 
 import django_filters
 from django.db.models import Q
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, viewsets
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crm.core import api_views as core_api_views
 from crm.core.api import ApiViewMixin, ManageSettingsPermission, ReadOrManageSettings
 
 from .. import services
 from ..choices import Action
 from ..models import OrgUnit, Role, User
 from ..queries import assignable_users
-from .serializers import MeSerializer, OrgUnitSerializer, RoleSerializer, UserSerializer
+from .serializers import (
+    MeSerializer,
+    OrgUnitSerializer,
+    RoleSerializer,
+    TemporaryPasswordSerializer,
+    TokenRequestSerializer,
+    UserSerializer,
+)
 
 
 class UserFilterSet(django_filters.FilterSet):
@@ -70,6 +79,15 @@ class UserViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin
 
     def perform_update(self, serializer):
         self._save(serializer, serializer.instance)
+
+    @extend_schema(summary="Reset a user's password to a temporary one they must change (manage_settings)",
+                   request=None, responses={200: TemporaryPasswordSerializer})
+    @action(detail=True, methods=["post"], url_path="reset-password", permission_classes=[ManageSettingsPermission])
+    def reset_password(self, request, pk=None):
+        temporary = services.reset_password_by_admin(self.get_object(), actor=request.user)
+        response = Response(TemporaryPasswordSerializer({"temporary_password": temporary}).data)
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 @extend_schema_view(list=extend_schema(summary="The organisation tree, in tree order (head office first)"))
@@ -128,3 +146,23 @@ class MeView(APIView):
     @extend_schema(summary="The signed-in user, their actions and data scope", responses=MeSerializer)
     def get(self, request):
         return Response(MeSerializer(request.user).data)
+
+
+class TokenView(core_api_views.TokenView):
+    """The token endpoint with the account's own conditions: no token while an administrator's temporary
+    password is unchanged, and a two-factor code when the user has set up two-factor log-in."""
+
+    serializer_class = TokenRequestSerializer
+
+    @extend_schema(
+        summary="Exchange a username and password for an API token",
+        request=inline_serializer("TokenRequest", {
+            "username": serializers.CharField(), "password": serializers.CharField(),
+            "otp": serializers.CharField(required=False, help_text="Code of the authenticator app; required "
+                                         "when the user has two-factor log-in."),
+        }),
+        responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
+        auth=[],
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
