@@ -151,6 +151,9 @@ class OrderInvalid(ValidationError):
 
 
 def _ref_taken():
+    """The one answer for an external reference that another order carries, whether or not the caller
+    can see that order: references are unique across the company, and saying whose order holds one
+    (or that it is outside the caller's access) would reveal more than that it is taken."""
     return _("An order with this reference already exists.")
 
 
@@ -773,8 +776,7 @@ def _run_batch(*, actor, items, source, require_ref):
         order = existing.get(ref) if ref else None
         try:
             if order is not None and order.customer_id not in lk.customers:
-                raise OrderInvalid({"external_ref": [
-                    _("An order with this reference exists outside your access.")]})
+                raise OrderInvalid({"external_ref": [_ref_taken()]})
             clean = _clean_order(payload, lk, today=today)
         except OrderInvalid as exc:
             results[index] = OrderResult(index, ref, ERROR, errors=exc.errors)
@@ -862,6 +864,8 @@ def _write_each(creates, updates, *, actor, now):
                         order = Order.objects.select_for_update().get(pk=order.pk)
                         _update_one(order, clean, actor=actor, writes=writes, now=now)
                         status = UPDATED
+            except OrderInvalid as exc:
+                results[index] = OrderResult(index, clean.external_ref, ERROR, errors=exc.errors)
             except PermissionDenied as exc:
                 results[index] = OrderResult(index, clean.external_ref, ERROR,
                                              errors={"non_field_errors": [str(exc)]})
@@ -882,7 +886,7 @@ def _reload_for_update(external_ref, actor):
     if order is None:
         return None
     if not Customer.objects.visible_to(actor).filter(pk=order.customer_id).exists():
-        raise PermissionDenied(_("An order with this reference exists outside your access."))
+        raise OrderInvalid({"external_ref": [_ref_taken()]})
     if not actor.can(Action.CHANGE):
         raise PermissionDenied(_role_error(Action.CHANGE)["non_field_errors"][0])
     return order

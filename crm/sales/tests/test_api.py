@@ -176,8 +176,29 @@ def test_put_by_ref_creates_then_updates_one_order(org, book):
 def test_put_by_ref_of_another_scope_is_refused(org, book):
     response = client_for(org.rep).put(f"{ORDERS}by-ref/O-teammate/", body(), format="json")
     assert response.status_code == 400
-    assert response.data == {"external_ref": ["An order with this reference exists outside your access."]}
+    assert response.data == {"external_ref": ["An order with this reference already exists."]}
     assert client_for(org.viewer).put(f"{ORDERS}by-ref/NEW/", body(), format="json").status_code == 403
+
+
+def test_a_taken_reference_answers_the_same_whoever_holds_it(org, book):
+    """References are unique across the company.  A reference held by an order outside the caller's
+    scope is reported exactly as one held by the caller's own order: taken, and nothing more."""
+    rep = client_for(org.rep)
+    own, foreign = "O-rep", "O-teammate"
+    assert rep.get(f"{ORDERS}by-ref/{foreign}/").status_code == 404
+    answers = {
+        "post own": rep.post(ORDERS, body(external_ref=own), format="json"),
+        "post foreign": rep.post(ORDERS, body(external_ref=foreign), format="json"),
+        "put foreign": rep.put(f"{ORDERS}by-ref/{foreign}/", body(), format="json"),
+        "patch to foreign": rep.patch(f"{ORDERS}{book['rep'][1].pk}/", {"external_ref": foreign}, format="json"),
+    }
+    other = rep.post(ORDERS, body(external_ref="O-new"), format="json").data["id"]
+    answers["patch to own"] = rep.patch(f"{ORDERS}{other}/", {"external_ref": own}, format="json")
+    assert {name: (r.status_code, r.data) for name, r in answers.items()} == dict.fromkeys(
+        answers, (400, {"external_ref": ["An order with this reference already exists."]}))
+    bulk = rep.post(BULK, [body(external_ref=foreign)], format="json").data["results"][0]
+    assert bulk["errors"] == {"external_ref": ["An order with this reference already exists."]}
+    assert Order.objects.get(external_ref=foreign).customer == book["teammate"][0]
 
 
 # --- bulk ---------------------------------------------------------------------------------------------
