@@ -131,3 +131,19 @@ def test_custom_field_definitions(org):
     response = client_for(org.ceo).patch(f"/api/custom-fields/{definition.pk}/", {"active": False},
                                          format="json")
     assert response.status_code == 200 and response.data["active"] is False
+
+
+@pytest.mark.django_db
+def test_options_answers_every_operation_without_a_server_error(org):
+    """OPTIONS (DRF's metadata) builds each view's serializer and, for PUT, looks the object up: an
+    action whose URL names something other than ``pk`` must still answer."""
+    paths = yaml.safe_load(APIClient().get("/api/schema/").content)["paths"]
+    failures = {}
+    for user in (org.admin, org.rep):
+        client = client_for(user)
+        for path in paths:
+            url = re.sub(r"\{[^}]+\}", "1", path)
+            response = client.options(url)
+            if response.status_code >= 500 or response["Content-Type"] != "application/json":
+                failures[(user.username, url)] = response.status_code
+    assert failures == {}

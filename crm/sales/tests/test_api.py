@@ -367,3 +367,11 @@ def test_post_and_patch_answer_400_for_a_malformed_field(org, book, name, row):
     changed = rep.patch(f"{ORDERS}{order.pk}/", {name: row[name]}, format="json")
     assert changed.status_code == 400, changed.content[:500]
     assert name in changed.data
+
+
+def test_options_on_by_ref_describes_the_upsert(org, book):
+    rep = client_for(org.rep)
+    for ref in ("O-rep", "NO-SUCH", "O-teammate"):
+        response = rep.options(f"{ORDERS}by-ref/{ref}/")
+        assert response.status_code == 200, response.content[:300]
+        assert response.data["name"]
