@@ -54,6 +54,7 @@ from crm.core import audit
 from crm.core.audit import acting_as
 from crm.core.choices import AuditAction
 from crm.core.models import AuditEntry
+from crm.core.validators import date_out_of_range_message, in_date_range
 from crm.customers.models import Customer
 
 from .choices import OrderStatus, SalesChannel, StockMovementKind
@@ -216,6 +217,13 @@ def _ref(value):
 
 
 def _date(value):
+    day = _parse_date(value)
+    if not in_date_range(day):
+        raise _Invalid(date_out_of_range_message())
+    return day
+
+
+def _parse_date(value):
     if isinstance(value, datetime.datetime):
         return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
     if isinstance(value, datetime.date):
