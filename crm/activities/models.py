@@ -2,10 +2,12 @@
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from crm.core.models import ChangeLoggedModel, ExternalRefModel
+from crm.core.validators import NOTES_MAX_LENGTH, validate_date_range
 from crm.core.visibility import RestrictedModel, RestrictedQuerySet
 
 from .choices import Direction, InteractionKind, RelationshipContent, TimelineKind, TodoKind
@@ -28,10 +30,11 @@ class Interaction(RestrictedModel, ChangeLoggedModel, ExternalRefModel):
                                  default=Direction.OUTBOUND)
     content = models.CharField(_("relationship content"), max_length=15, choices=RelationshipContent.choices,
                                blank=True)
-    occurred_at = models.DateTimeField(_("time"))
+    occurred_at = models.DateTimeField(_("time"), validators=[validate_date_range])
     duration_minutes = models.PositiveIntegerField(_("duration (minutes)"), null=True, blank=True)
-    summary = models.TextField(_("summary"))
-    follow_up_on = models.DateField(_("follow up on"), null=True, blank=True)
+    summary = models.TextField(_("summary"), max_length=NOTES_MAX_LENGTH,
+                               validators=[MaxLengthValidator(NOTES_MAX_LENGTH)])
+    follow_up_on = models.DateField(_("follow up on"), null=True, blank=True, validators=[validate_date_range])
 
     objects = RestrictedQuerySet.as_manager()
 
@@ -63,7 +66,7 @@ class Todo(RestrictedModel, ChangeLoggedModel):
                                     on_delete=models.SET_NULL, related_name="todos")
     kind = models.CharField(_("kind"), max_length=12, choices=TodoKind.choices, default=TodoKind.TASK)
     title = models.CharField(_("title"), max_length=200)
-    due_on = models.DateField(_("due"))
+    due_on = models.DateField(_("due"), validators=[validate_date_range])
     done_at = models.DateTimeField(_("done"), null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+", editable=False)

@@ -90,7 +90,9 @@ def _interaction_errors(interaction, customer):
             and interaction.follow_up_on < timezone.localdate(interaction.occurred_at)):
         errors["follow_up_on"] = [_("A follow-up cannot be before the interaction.")]
     try:
-        interaction.full_clean(exclude=["customer", "contact", "user", "summary", "occurred_at"])
+        # Summary and time were checked above; their bounds (length, date range) are checked here.
+        interaction.full_clean(exclude=["customer", "contact", "user", *[k for k in ("summary", "occurred_at")
+                                                                        if k in errors]])
     except ValidationError as exc:
         for key, messages in exc.message_dict.items():
             errors.setdefault(key, []).extend(messages)

@@ -3,22 +3,35 @@
 Errors always have one shape: a 400 body maps each field to a list of messages (``non_field_errors``
 for the whole record; nested objects such as ``custom_fields`` map their keys the same way).  Records
 outside the caller's scope are simply not in the queryset, so they answer 404, never 403.
+
+Query parameters follow the same rule: every endpoint inherits :class:`ApiViewMixin`, whose filter
+backend and pagination answer 400 under the parameter's name for a value they cannot read, a yes/no
+that is neither, a page size outside 1 to the maximum, or (on lists) a parameter the list does not take.
 """
 
+import datetime
+from decimal import Decimal
+
+from django import forms
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError, RestrictedError
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.utils import translate_validation
 from rest_framework import exceptions, parsers, permissions, serializers
 from rest_framework.filters import OrderingFilter
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .pagination import KeysetPagination
+from .validators import date_out_of_range_message, in_date_range, validate_date_range
 from .visibility import related_visible
 
 MANAGE_SETTINGS = "manage_settings"
+MAX_INTEGER = 2**63 - 1  # ids and counts are 64-bit; larger numbers match nothing and overflow queries
 
 
 def validation_detail(exc: DjangoValidationError):
@@ -87,7 +100,15 @@ def exception_handler(exc, context):
         exc = exceptions.ValidationError({"non_field_errors": [message]})
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
+        exc = exceptions.ValidationError({"non_field_errors": [_body_too_large()]})
     return drf_exception_handler(exc, context)
+
+
+def _body_too_large():
+    from django.conf import settings
+
+    return _("The request body is too large: at most %(n)d bytes.") % {"n": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
 
 
 class ActionPermission(permissions.BasePermission):
@@ -125,6 +146,19 @@ class ReadOrManageSettings(permissions.BasePermission):
         return request.method in permissions.SAFE_METHODS or user.can(MANAGE_SETTINGS)
 
 
+def page_size_param(request, name, *, default, maximum):
+    """The page size a request asks for: ``default`` when absent, else a whole number from 1 to
+    ``maximum`` or a 400 under the parameter's name (never silently the default or the maximum)."""
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    raw = raw.strip()
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
+        raise exceptions.ValidationError({name: [
+            _("Enter a whole number from 1 to %(max)d.") % {"max": maximum}]})
+    return int(raw)
+
+
 class ApiKeysetPagination(KeysetPagination):
     """Keyset pagination whose order always ends on the primary key.
 
@@ -132,6 +166,17 @@ class ApiKeysetPagination(KeysetPagination):
     over a partial order can skip or repeat rows.  The id is appended in the direction of the
     first field, so every ordering the view allows walks all rows exactly once.
     """
+
+    def get_page_size(self, request):
+        return page_size_param(request, self.page_size_query_param, default=self.page_size,
+                               maximum=self.max_page_size)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+        return parameters
 
     def get_ordering(self, request, queryset, view):
         ordering = super().get_ordering(request, queryset, view)
@@ -155,13 +200,101 @@ class StrictOrderingFilter(OrderingFilter):
         return super().get_ordering(request, queryset, view)
 
 
+class StrictFilterBackend(DjangoFilterBackend):
+    """django-filter with nothing silently ignored: an unreadable value is a 400 (as the stock backend
+    does), and so is a yes/no filter that is neither true nor false (its widget would read it as "no
+    filter") and, on a list, a query parameter that neither the filter set, the pagination nor the
+    ordering takes.  Views name extra parameters they read themselves in ``query_parameters``."""
+
+    GLOBAL_PARAMETERS = {"format"}
+
+    def filter_queryset(self, request, queryset, view):
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        errors = {}
+        if not filterset.is_valid():
+            errors.update(translate_validation(filterset.errors).detail)
+        else:
+            errors.update(self._range_errors(filterset))
+        errors.update(self._boolean_errors(filterset, request.query_params))
+        if getattr(view, "action", None) == "list":
+            errors.update(self._unknown_parameters(filterset, request, view))
+        if errors:
+            raise exceptions.ValidationError(errors)
+        return filterset.qs
+
+    @staticmethod
+    def _range_errors(filterset):
+        """Values that parse but no record can hold: dates outside the sane range, numbers beyond 64 bits."""
+        errors = {}
+        for name, value in filterset.form.cleaned_data.items():
+            if isinstance(value, datetime.date) and not in_date_range(value):
+                errors[name] = [date_out_of_range_message()]
+            elif isinstance(value, int | Decimal) and not isinstance(value, bool) and abs(value) > MAX_INTEGER:
+                errors[name] = [_("This number is too large.")]
+        return errors
+
+    @staticmethod
+    def _boolean_errors(filterset, params):
+        errors = {}
+        for name, field in filterset.form.fields.items():
+            if not isinstance(field, forms.NullBooleanField) or params.get(name) in (None, ""):
+                continue
+            if field.widget.value_from_datadict({name: params.get(name).strip()}, {}, name) is None:
+                errors[name] = [_("Enter true or false.")]
+        return errors
+
+    def _unknown_parameters(self, filterset, request, view):
+        known = set(self.GLOBAL_PARAMETERS) | set(getattr(view, "query_parameters", ()))
+        for name, field in filterset.form.fields.items():
+            suffixes = getattr(field.widget, "suffixes", None)
+            known |= {f"{name}_{suffix}" if suffix else name for suffix in suffixes} if suffixes else {name}
+        paginator = getattr(view, "paginator", None)
+        for attribute in ("cursor_query_param", "page_size_query_param", "page_query_param"):
+            if getattr(paginator, attribute, None):
+                known.add(getattr(paginator, attribute))
+        for backend in view.filter_backends:
+            if getattr(backend, "ordering_param", None):
+                known.add(backend.ordering_param)
+        message = _("Unknown parameter. This list takes: %(names)s.") % {"names": ", ".join(sorted(known))}
+        return {name: [message] for name in request.query_params if name not in known}
+
+
 class ApiViewMixin:
-    """What every endpoint shares: role-action permissions, keyset pagination, strict ordering."""
+    """What every endpoint shares: role-action permissions, keyset pagination, strict filters and ordering."""
 
     permission_classes = [ActionPermission]
     pagination_class = ApiKeysetPagination
-    filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
+    filter_backends = [StrictFilterBackend, StrictOrderingFilter]
     ordering_fields: list = []
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """A moment sent with its time zone (``2026-03-01T09:30:00+08:00`` or ``…Z``), between the sane
+    dates.  A datetime without a zone is a 400: an integration in another zone would be silently off by
+    hours."""
+
+    default_error_messages = {
+        "naive": gettext_lazy("Give the time zone, e.g. 2026-03-01T09:30:00+08:00."),
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("validators", [validate_date_range])
+        super().__init__(**kwargs)
+
+    def enforce_timezone(self, value):
+        if timezone.is_naive(value):
+            self.fail("naive")
+        return super().enforce_timezone(value)
+
+
+class DateField(serializers.DateField):
+    """A calendar day between the sane dates (1900-01-01 to 2100-12-31)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("validators", [validate_date_range])
+        super().__init__(**kwargs)
 
 
 class CustomFieldsField(serializers.DictField):

@@ -11,12 +11,14 @@ from collections.abc import Mapping
 import django_filters
 from axes.helpers import get_cool_off
 from csp.decorators import csp_update
+from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view, inline_serializer
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
@@ -51,11 +53,25 @@ class ContentTypeField(serializers.SlugRelatedField):
 
 # --- audit log --------------------------------------------------------------------------------------
 
+@extend_schema_field(OpenApiTypes.INT)
+class RecordIdFilter(django_filters.Filter):
+    """A record id (the log keeps ids of every model as text): a whole number, or a 400."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        return super().filter(qs, None if value is None else str(value))
+
+
 class AuditEntryFilterSet(django_filters.FilterSet):
     content_type = django_filters.CharFilter(
         method="filter_content_type", help_text="Record type as app_label.model, e.g. customers.customer",
     )
-    object_id = django_filters.CharFilter()
+    object_id = RecordIdFilter(help_text="The record's id")
     actor = django_filters.ModelChoiceFilter(queryset=get_user_model()._default_manager.all())
     action = django_filters.ChoiceFilter(choices=AuditAction.choices)
     after = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")

@@ -1,11 +1,13 @@
 """The customer archive: one record per customer shared by sales, service and marketing (R1)."""
 
 from django.conf import settings
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from crm.core.models import ChangeLoggedModel, CustomFieldsModel, ExternalRefModel
 from crm.core.text import pinyin_keys
+from crm.core.validators import NOTES_MAX_LENGTH, SHORT_TEXT_MAX_LENGTH, validate_date_range
 from crm.core.visibility import RestrictedModel, RestrictedQuerySet
 
 from .choices import (
@@ -59,7 +61,8 @@ class Customer(RestrictedModel, ChangeLoggedModel, CustomFieldsModel, ExternalRe
     branch = models.ForeignKey("accounts.OrgUnit", verbose_name=_("branch / team"), null=True, blank=True,
                                on_delete=models.PROTECT, related_name="customers")
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="customers")
-    notes = models.TextField(_("notes"), blank=True)
+    notes = models.TextField(_("notes"), blank=True, max_length=NOTES_MAX_LENGTH,
+                             validators=[MaxLengthValidator(NOTES_MAX_LENGTH)])
     estimated_annual_need = models.DecimalField(
         _("estimated annual need"), max_digits=14, decimal_places=2, null=True, blank=True,
         help_text=_("What the customer buys per year from all suppliers; gives the share of wallet."))
@@ -134,10 +137,12 @@ class Contact(RestrictedModel, ChangeLoggedModel, CustomFieldsModel, ExternalRef
     mobile = models.CharField(_("mobile"), max_length=20, blank=True)
     phone = models.CharField(_("office phone"), max_length=20, blank=True)
     email = models.EmailField(_("email"), blank=True)
-    birthday = models.DateField(_("birthday"), null=True, blank=True)
-    preferences = models.TextField(_("preferences"), blank=True,
+    birthday = models.DateField(_("birthday"), null=True, blank=True, validators=[validate_date_range])
+    preferences = models.TextField(_("preferences"), blank=True, max_length=SHORT_TEXT_MAX_LENGTH,
+                                   validators=[MaxLengthValidator(SHORT_TEXT_MAX_LENGTH)],
                                    help_text=_("What they like: contact channel, times, topics, gifts."))
-    important_facts = models.TextField(_("important facts"), blank=True)
+    important_facts = models.TextField(_("important facts"), blank=True, max_length=SHORT_TEXT_MAX_LENGTH,
+                                       validators=[MaxLengthValidator(SHORT_TEXT_MAX_LENGTH)])
     is_primary = models.BooleanField(_("primary contact"), default=False)
 
     objects = RestrictedQuerySet.as_manager()

@@ -3,11 +3,12 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from crm.core.models import ChangeLoggedModel, CustomFieldsModel, ExternalRefModel
+from crm.core.validators import NOTES_MAX_LENGTH, validate_date_range
 from crm.core.visibility import RestrictedModel, RestrictedQuerySet
 
 from .choices import REVENUE_STATUSES, OrderStatus, SalesChannel, StockMovementKind
@@ -64,7 +65,7 @@ class StockMovement(models.Model):
 
     product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.PROTECT,
                                 related_name="stock_movements")
-    occurred_on = models.DateField(_("date"))
+    occurred_on = models.DateField(_("date"), validators=[validate_date_range])
     kind = models.CharField(_("kind"), max_length=12, choices=StockMovementKind.choices)
     quantity = models.DecimalField(_("quantity"), **QUANTITY,
                                    help_text=_("Positive for stock in, negative for stock out."))
@@ -118,7 +119,7 @@ class Order(RestrictedModel, ChangeLoggedModel, ExternalRefModel):
     customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT,
                                  related_name="orders")
     number = models.CharField(_("order number"), max_length=40, blank=True)
-    order_date = models.DateField(_("order date"))
+    order_date = models.DateField(_("order date"), validators=[validate_date_range])
     status = models.CharField(_("status"), max_length=10, choices=OrderStatus.choices,
                               default=OrderStatus.CONFIRMED)
     channel = models.CharField(_("sales channel"), max_length=10, choices=SalesChannel.choices,
@@ -135,7 +136,8 @@ class Order(RestrictedModel, ChangeLoggedModel, ExternalRefModel):
     total_amount = models.DecimalField(_("total"), **MONEY, default=Decimal("0"))
     total_cost = models.DecimalField(_("cost"), **MONEY, default=Decimal("0"))
     gross_margin = models.DecimalField(_("gross margin"), **MONEY, default=Decimal("0"))
-    notes = models.TextField(_("notes"), blank=True)
+    notes = models.TextField(_("notes"), blank=True, max_length=NOTES_MAX_LENGTH,
+                             validators=[MaxLengthValidator(NOTES_MAX_LENGTH)])
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+", editable=False)
 

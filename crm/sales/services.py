@@ -55,6 +55,7 @@ from crm.core.audit import acting_as
 from crm.core.choices import AuditAction
 from crm.core.models import AuditEntry
 from crm.core.text import clean_text
+from crm.core.validators import date_out_of_range_message, in_date_range
 from crm.customers.models import Customer
 
 from .choices import OrderStatus, SalesChannel, StockMovementKind
@@ -151,6 +152,13 @@ class OrderInvalid(ValidationError):
         super().__init__(flat, code="invalid")
 
 
+def _ref_taken():
+    """The one answer for an external reference that another order carries, whether or not the caller
+    can see that order: references are unique across the company, and saying whose order holds one
+    (or that it is outside the caller's access) would reveal more than that it is taken."""
+    return _("An order with this reference already exists.")
+
+
 class _Invalid(Exception):
     def __init__(self, message):
         self.message = message
@@ -184,18 +192,39 @@ def _decimal(value, *, places, minimum=None, maximum=None, positive=False, requi
     return number
 
 
+# Ids are 64-bit integers; a larger number can name no record (and databases refuse it as a parameter).
+MAX_ID = 2**63 - 1
+
+
 def _int_id(value):
-    """An id sent as a number or a numeric string; anything else is None."""
+    """An id sent as a number or a numeric string, within the range of ids; anything else is None."""
     if isinstance(value, bool):
         return None
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
     if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return getattr(value, "pk", None)
+        return value if 0 < value <= MAX_ID else None
+    pk = getattr(value, "pk", None)
+    return pk if isinstance(pk, int) else None
+
+
+def _ref(value):
+    """A reference (external ref, product code, user name) as sent: stripped text, or None for
+    anything that cannot name a record (not text, empty, too long, or holding a null character)."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value if value and len(value) <= 150 and "\x00" not in value else None
 
 
 def _date(value):
+    day = _parse_date(value)
+    if not in_date_range(day):
+        raise _Invalid(date_out_of_range_message())
+    return day
+
+
+def _parse_date(value):
     if isinstance(value, datetime.datetime):
         return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
     if isinstance(value, datetime.date):
@@ -213,6 +242,8 @@ def _text(value, max_length, *, multiline=False):
         return ""
     if not isinstance(value, str):
         raise _Invalid(_("Enter text."))
+    if "\x00" in value:
+        raise _Invalid(_("Null characters are not allowed."))
     value = clean_text(value, multiline=multiline)  # as full_clean does for every other record
     if len(value) > max_length:
         raise _Invalid(_("At most %(n)d characters.") % {"n": max_length})
@@ -292,22 +323,26 @@ def _collect(value, ref, ids, refs):
     pk = _int_id(value)
     if pk is not None:
         ids.add(pk)
-    if isinstance(ref, str) and ref.strip():
-        refs.add(ref.strip())
+    ref = _ref(ref)
+    if ref is not None:
+        refs.add(ref)
 
 
 def _resolve(payload, name, ref_key, known_ids, known_refs, *, required, missing):
-    """(id or None, error message or None) for a reference given by id or by its other key."""
+    """``(id, None)`` for a reference given by id (``name``) or by its other key (``ref_key``), or
+    ``(None, {key: [message]})`` naming the key that was sent (``{}`` when an optional one is absent)."""
     value, ref = payload.get(name), payload.get(ref_key)
     if value not in (None, ""):
         pk = _int_id(value)
         if pk is None or pk not in known_ids:
-            return None, missing
+            return None, {name: [missing]}
         return pk, None
-    if isinstance(ref, str) and ref.strip():
-        pk = known_refs.get(ref.strip())
-        return (pk, None) if pk is not None else (None, missing)
-    return None, (_("This field is required.") if required else None)
+    if ref not in (None, ""):
+        if not isinstance(ref, str):
+            return None, {ref_key: [_("Enter text.")]}
+        pk = known_refs.get(_ref(ref))
+        return (pk, None) if pk is not None else (None, {ref_key: [missing]})
+    return None, ({name: [_("This field is required.")]} if required else {})
 
 
 # --- cleaning one order -----------------------------------------------------------------------------
@@ -333,11 +368,9 @@ def _clean_order(payload, lk: _Lookups, *, today, defaults=None) -> _CleanOrder:
         except _Invalid as exc:
             errors[name] = [exc.message]
 
-    customer_id, message = _resolve(data, "customer", "customer_ref", lk.customers, lk.customer_refs,
-                                    required=True, missing=_("customer not found"))
-    if message:
-        errors["customer_ref" if data.get("customer") in (None, "") and data.get("customer_ref") else "customer"] = [
-            message]
+    customer_id, error = _resolve(data, "customer", "customer_ref", lk.customers, lk.customer_refs,
+                                  required=True, missing=_("customer not found"))
+    errors.update(error or {})
     values["customer_id"] = customer_id
 
     def order_date():
@@ -358,18 +391,17 @@ def _clean_order(payload, lk: _Lookups, *, today, defaults=None) -> _CleanOrder:
     check("notes", lambda: _text(data.get("notes"), 10000, multiline=True))
     check("currency", lambda: _currency(data.get("currency")))
 
-    partner_id, message = _resolve(data, "partner", "partner_ref", lk.partners, lk.partner_refs,
-                                   required=False, missing=_("Unknown channel partner."))
-    if message:
-        errors["partner"] = [message]
+    partner_id, error = _resolve(data, "partner", "partner_ref", lk.partners, lk.partner_refs,
+                                 required=False, missing=_("Unknown channel partner."))
+    if error:
+        errors.update(error)
     elif partner_id is not None and values.get("channel") not in (None, SalesChannel.DEALER):
         errors["partner"] = [_("Only dealer orders name a channel partner.")]
     values["partner_id"] = partner_id
 
-    seller_id, message = _resolve(data, "seller", "seller_username", lk.sellers, lk.seller_names,
-                                  required=False, missing=_("Unknown user."))
-    if message:
-        errors["seller"] = [message]
+    seller_id, error = _resolve(data, "seller", "seller_username", lk.sellers, lk.seller_names,
+                                required=False, missing=_("Unknown user."))
+    errors.update(error or {})
     values["seller_id"] = seller_id
 
     promotion = data.get("is_promotion")
@@ -421,13 +453,12 @@ def _clean_lines(raw, lk: _Lookups):
             errors.append({"non_field_errors": [_("Each line must be a JSON object.")]})
             bad = True
             continue
-        product_id, message = _resolve(line, "product", "product_code", lk.products, lk.product_codes,
-                                       required=True, missing="")
+        given = line.get("product_code") if line.get("product") in (None, "") else line.get("product")
+        product_id, error = _resolve(line, "product", "product_code", lk.products, lk.product_codes,
+                                     required=True, missing=_("Unknown product: %(ref)s.") % {
+                                         "ref": str(getattr(given, "pk", given))[:50]})
         product = lk.products.get(product_id) if product_id is not None else None
-        if product is None:
-            given = line.get("product_code") if line.get("product") in (None, "") else line.get("product")
-            key = "product_code" if line.get("product") in (None, "") and line.get("product_code") else "product"
-            line_errors[key] = [message or _("Unknown product: %(ref)s.") % {"ref": getattr(given, "pk", given)}]
+        line_errors.update(error or {})
         values = {}
         for name, kwargs in (
             ("quantity", {"places": 3, "positive": True}),
@@ -722,23 +753,25 @@ def _run_batch(*, actor, items, source, require_ref):
     results: dict[int, OrderResult] = {}
     refs, seen = {}, set()
     for index, payload in items:
-        ref = payload.get("external_ref") if isinstance(payload, dict) else None
-        ref = clean_text(ref) if isinstance(ref, str) else ref
         if not isinstance(payload, dict):
             results[index] = OrderResult(index, None, ERROR,
                                          errors={"non_field_errors": [_("Each order must be a JSON object.")]})
-        elif require_ref and not ref:
+            continue
+        try:
+            # Typed first: a list or an object here must not reach the duplicate check or a query.
+            ref = _text(payload.get("external_ref"), 100) or None
+        except _Invalid as exc:
+            results[index] = OrderResult(index, None, ERROR, errors={"external_ref": [exc.message]})
+            continue
+        if require_ref and not ref:
             results[index] = OrderResult(index, None, ERROR, errors={"external_ref": [
                 _("An external reference is required: it makes re-sending the same order safe.")]})
         elif ref in seen:
             results[index] = OrderResult(index, ref, ERROR, errors={"external_ref": [
                 _("This reference appears more than once in the request.")]})
-        elif ref is not None and not isinstance(ref, str):
-            results[index] = OrderResult(index, None, ERROR, errors={"external_ref": [_("Enter text.")]})
-        else:
-            if ref:
-                seen.add(ref)
-                refs[index] = ref
+        elif ref:
+            seen.add(ref)
+            refs[index] = ref
     existing = _existing_orders(set(refs.values()))
     pending = [(i, p) for i, p in items if i not in results]
     lk = _Lookups.load(actor, [p for _i, p in pending],
@@ -752,8 +785,7 @@ def _run_batch(*, actor, items, source, require_ref):
         order = existing.get(ref) if ref else None
         try:
             if order is not None and order.customer_id not in lk.customers:
-                raise OrderInvalid({"external_ref": [
-                    _("An order with this reference exists outside your access.")]})
+                raise OrderInvalid({"external_ref": [_ref_taken()]})
             clean = _clean_order(payload, lk, today=today)
         except OrderInvalid as exc:
             results[index] = OrderResult(index, ref, ERROR, errors=exc.errors)
@@ -841,6 +873,8 @@ def _write_each(creates, updates, *, actor, now):
                         order = Order.objects.select_for_update().get(pk=order.pk)
                         _update_one(order, clean, actor=actor, writes=writes, now=now)
                         status = UPDATED
+            except OrderInvalid as exc:
+                results[index] = OrderResult(index, clean.external_ref, ERROR, errors=exc.errors)
             except PermissionDenied as exc:
                 results[index] = OrderResult(index, clean.external_ref, ERROR,
                                              errors={"non_field_errors": [str(exc)]})
@@ -861,7 +895,7 @@ def _reload_for_update(external_ref, actor):
     if order is None:
         return None
     if not Customer.objects.visible_to(actor).filter(pk=order.customer_id).exists():
-        raise PermissionDenied(_("An order with this reference exists outside your access."))
+        raise OrderInvalid({"external_ref": [_ref_taken()]})
     if not actor.can(Action.CHANGE):
         raise PermissionDenied(_role_error(Action.CHANGE)["non_field_errors"][0])
     return order
@@ -912,9 +946,9 @@ def create_order(*, actor, customer=None, data: dict, lines: list | None = None,
     if customer is not None:
         _ensure_customer_visible(actor, customer)
         payload.update(customer=customer.pk, customer_ref=None)
-    ref = payload.get("external_ref")
-    if isinstance(ref, str) and ref.strip() and Order.objects.filter(external_ref=ref.strip()).exists():
-        raise OrderInvalid({"external_ref": [_("An order with this reference already exists.")]})
+    ref = _ref(payload.get("external_ref"))
+    if ref and Order.objects.filter(external_ref=ref).exists():
+        raise OrderInvalid({"external_ref": [_ref_taken()]})
     result = _raise_result(_run_batch(actor=actor, items=[(0, payload)], source=source, require_ref=False)[0])
     return result.order
 
@@ -931,19 +965,23 @@ def update_order(order: Order, *, actor, data: dict, lines: list | None = None, 
         payload["customer"], payload["customer_ref"] = data.get("customer"), data.get("customer_ref")
     if lines is not None:
         payload["lines"] = lines
+    reason = data.get("reason")
+    try:
+        reason = _text(reason, 500)
+    except _Invalid as exc:
+        raise OrderInvalid({"reason": [exc.message]}) from None
     new_status = payload.get("status")
-    if new_status != order.status and new_status in REASON_REQUIRED and not str(data.get("reason") or "").strip():
+    if isinstance(new_status, str) and new_status != order.status and new_status in REASON_REQUIRED and not reason:
         raise OrderInvalid({"reason": [_("Give a reason to cancel or return an order.")]})
-    ref = payload.get("external_ref")
-    ref = ref.strip() if isinstance(ref, str) else ref
+    ref = _ref(payload.get("external_ref"))
     if ref and ref != order.external_ref and Order.objects.filter(external_ref=ref).exists():
-        raise OrderInvalid({"external_ref": [_("An order with this reference already exists.")]})
+        raise OrderInvalid({"external_ref": [_ref_taken()]})
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
         clean = _clean_order(payload, _Lookups.load(actor, [payload]), today=timezone.localdate())
         if _order_unchanged(locked, clean, _existing_lines([locked.pk]).get(locked.pk, [])):
             return locked
-        locked._status_reason = str(data.get("reason") or "")[:500]
+        locked._status_reason = reason
         with acting_as(actor, source=source):
             writes = _Writes()
             _update_one(locked, clean, actor=actor, writes=writes, now=timezone.now())

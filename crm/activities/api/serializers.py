@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm.accounts.models import User
-from crm.core.api import VisibleNameField
+from crm.core.api import AwareDateTimeField, DateField, VisibleNameField
 from crm.customers.models import Contact, Customer
 from crm.customers.queries import customers_for
 
@@ -41,10 +41,10 @@ class InteractionSerializer(_ScopedSerializer):
         help_text="Contact id; must be one of the customer's contacts.")
     contact_name = serializers.CharField(source="contact.name", read_only=True, default=None)
     user_name = serializers.CharField(source="user.display_name", read_only=True, default=None)
-    occurred_at = serializers.DateTimeField(
+    occurred_at = AwareDateTimeField(
         required=False, help_text="When it happened; defaults to now.  Not more than a few minutes ahead.")
     summary = serializers.CharField(allow_blank=True, help_text="What it was about (required).")
-    follow_up_on = serializers.DateField(
+    follow_up_on = DateField(
         required=False, allow_null=True,
         help_text="Creates a follow-up to-do for the customer's owner (or the caller) due that day.")
 

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from crm.accounts.choices import Action
-from crm.core.api import ApiViewMixin
+from crm.core.api import ApiViewMixin, page_size_param
 from crm.customers.queries import customers_for
 
 from .. import queries, services
@@ -135,7 +135,7 @@ class TimelinePagination(BasePagination):
             {"name": self.page_size_query_param, "required": False, "in": "query",
              "description": f"Events per page (default {queries.TIMELINE_PAGE_SIZE}, "
                             f"at most {queries.TIMELINE_MAX_PAGE_SIZE}).",
-             "schema": {"type": "integer"}},
+             "schema": {"type": "integer", "minimum": 1, "maximum": queries.TIMELINE_MAX_PAGE_SIZE}},
         ]
 
 
@@ -165,10 +165,8 @@ class TimelineViewSet(ApiViewMixin, mixins.ListModelMixin, viewsets.GenericViewS
         customer = customers_for(request.user).filter(pk=values["customer"]).values_list("pk", flat=True).first()
         if customer is None:
             raise exceptions.NotFound()
-        try:
-            size = int(request.query_params.get("page_size", queries.TIMELINE_PAGE_SIZE))
-        except ValueError:
-            raise exceptions.ValidationError({"page_size": [_("A whole number is required.")]}) from None
+        size = page_size_param(request, "page_size", default=queries.TIMELINE_PAGE_SIZE,
+                               maximum=queries.TIMELINE_MAX_PAGE_SIZE)
         try:
             page = queries.timeline_page(request.user, customer, kinds=values.get("kind") or None,
                                          cursor=request.query_params.get("cursor") or None, size=size)

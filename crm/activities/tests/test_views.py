@@ -106,6 +106,9 @@ def test_log_without_js_redirects_to_the_timeline(client, org):
     ({"summary": "  "}, "summary"),
     ({"occurred_at": "2099-01-01T10:00"}, "occurred_at"),
     ({"contact": "other"}, "contact"),
+    ({"summary": "x" * 10001}, "summary"),
+    ({"follow_up_on": "9999-12-31"}, "follow_up_on"),
+    ({"occurred_at": "1800-01-01T10:00"}, "occurred_at"),
 ])
 def test_bad_input_shows_field_errors_and_writes_nothing(client, org, overrides, field):
     customer = CustomerFactory(owner=org.rep)
@@ -285,6 +288,9 @@ def test_create_todo_from_the_list(client, org):
     assert Todo.objects.get().owner == org.teammate
     response = client.post(url, {"title": "", "due_on": ""})
     assert response.status_code == 400 and b'data-testid="field-error-title"' in response.content
+    assert Todo.objects.count() == 1
+    response = client.post(url, {"title": "准备报价", "due_on": "9999-12-31"})
+    assert response.status_code == 400 and b'data-testid="field-error-due_on"' in response.content
     assert Todo.objects.count() == 1
 
 

@@ -159,3 +159,166 @@ def test_malformed_json_is_a_json_400(org, body):
 def test_token_endpoint_answers_malformed_json_with_400():
     response = APIClient().post("/api/auth/token/", b"[" * DEEP, content_type="application/json")
     assert response.status_code == 400 and "detail" in response.json()
+
+
+@pytest.mark.django_db
+def test_options_answers_every_operation_without_a_server_error(org):
+    """OPTIONS (DRF's metadata) builds each view's serializer and, for PUT, looks the object up: an
+    action whose URL names something other than ``pk`` must still answer."""
+    paths = yaml.safe_load(APIClient().get("/api/schema/").content)["paths"]
+    failures = {}
+    for user in (org.admin, org.rep):
+        client = client_for(user)
+        for path in paths:
+            url = re.sub(r"\{[^}]+\}", "1", path)
+            response = client.options(url)
+            if response.status_code >= 500 or response["Content-Type"] != "application/json":
+                failures[(user.username, url)] = response.status_code
+    assert failures == {}
+
+
+def _list_query_parameters():
+    """(path, parameter, schema) for every query parameter of every list operation in the schema."""
+    schema = yaml.safe_load(APIClient().get("/api/schema/").content)
+    for path, operations in schema["paths"].items():
+        if "{" in path or "get" not in operations:
+            continue
+        for parameter in operations["get"].get("parameters", []):
+            if parameter["in"] == "query":
+                yield path, parameter["name"], parameter.get("schema", {})
+
+
+BAD_VALUES = {"integer": ["abc", "1.5", "-1", "0"], "number": ["abc", "NaN", "Infinity"],
+              "boolean": ["abc", "yes"], "date": ["abc", "2025-02-30"], "date-time": ["abc"]}
+EDGE_VALUES = ["99999999999999999999999", "1e400", "9999-12-31", "0001-01-01", "\x00", "x" * 5000]
+
+
+def _kind(schema):
+    if schema.get("type") == "array":
+        schema = schema.get("items", {})
+    if "enum" in schema:
+        return "enum"
+    return schema.get("format") if schema.get("format") in ("date", "date-time") else schema.get("type")
+
+
+@pytest.mark.django_db
+def test_every_filter_refuses_a_bad_value_with_a_400_naming_it(org):
+    """Filters never silently ignore what they cannot read: a bad value answers 400 under the
+    parameter's name, and no value at all answers 500."""
+    customer = CustomerFactory(owner=org.rep)
+    client = client_for(org.admin)
+    failures, checked = {}, 0
+    for path, name, schema in _list_query_parameters():
+        if name in ("cursor", "ordering", "customer"):
+            continue
+        base = {"customer": customer.pk} if path == "/api/timeline/" else {}
+        kind = _kind(schema)
+        bad = ["abc"] if kind == "enum" else BAD_VALUES.get(kind, [])
+        if kind == "integer" and name != "page_size":
+            bad = bad[:2]  # ids: zero and negative ids are simply not found
+        for value in bad:
+            checked += 1
+            response = client.get(path, {**base, name: value})
+            if response.status_code != 400 or name not in response.json():
+                failures[f"{path}?{name}={value}"] = response.status_code
+        for value in EDGE_VALUES:
+            response = client.get(path, {**base, name: value})
+            if response.status_code >= 500 or response["Content-Type"] != "application/json":
+                failures[f"{path}?{name}={value[:20]}"] = response.status_code
+    assert checked > 40
+    assert failures == {}
+
+
+@pytest.mark.django_db
+def test_a_list_refuses_a_parameter_it_does_not_know(org):
+    client = client_for(org.admin)
+    response = client.get("/api/analytics/customers/", {"clv_min": "abc"})  # the filter is min_clv
+    assert response.status_code == 400
+    assert "min_clv" in response.json()["clv_min"][0]
+    assert client.get("/api/customers/", {"clv_min": "abc"}).json() == {"clv_min": ["Enter a number."]}
+    assert client.get("/api/customers/", {"format": "json", "page_size": "5", "ordering": "name"}).status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["-1", "0", "abc", "201", "1.5"])
+def test_page_size_outside_1_to_200_is_a_400(org, value):
+    response = client_for(org.admin).get("/api/customers/", {"page_size": value})
+    assert response.status_code == 400
+    assert response.json() == {"page_size": ["Enter a whole number from 1 to 200."]}
+
+
+@pytest.mark.django_db
+def test_audit_entries_object_id_must_be_an_id(org):
+    client = client_for(org.admin)
+    assert client.get("/api/audit-entries/", {"object_id": "abc"}).status_code == 400
+    customer = CustomerFactory(owner=org.rep)
+    AuditEntry.objects.create(action="update", content_type=ContentType.objects.get_for_model(Customer),
+                              object_id=str(customer.pk), object_repr="x", changes={})
+    listed = client.get("/api/audit-entries/", {"object_id": customer.pk}).json()["results"]
+    assert listed and {row["object_id"] for row in listed} == {str(customer.pk)}
+
+
+@pytest.mark.django_db
+def test_a_body_over_the_upload_limit_is_a_json_400(org, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    client = APIClient()
+    client.force_authenticate(org.admin)
+    body = '{"name": "' + "x" * 2000 + '"}'
+    response = client.post("/api/customers/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert list(response.json()) == ["non_field_errors"]
+    assert not Customer.objects.filter(name__startswith="xxx").exists()
+
+
+# --- bounds on fields: free text, dates, time zones ------------------------------------------------
+
+MEGABYTE = "x" * 1_000_000
+
+
+def _field_cases(customer):
+    return [
+        ("/api/customers/", {"name": "长文本客户", "notes": MEGABYTE}, "notes"),
+        ("/api/contacts/", {"customer": customer.pk, "name": "王芳", "preferences": MEGABYTE}, "preferences"),
+        ("/api/contacts/", {"customer": customer.pk, "name": "王芳", "important_facts": MEGABYTE}, "important_facts"),
+        ("/api/contacts/", {"customer": customer.pk, "name": "王芳", "birthday": "1800-01-01"}, "birthday"),
+        ("/api/interactions/", {"customer": customer.pk, "kind": "call", "summary": MEGABYTE}, "summary"),
+        ("/api/interactions/", {"customer": customer.pk, "kind": "call", "summary": "x",
+                                "follow_up_on": "9999-12-31"}, "follow_up_on"),
+        ("/api/interactions/", {"customer": customer.pk, "kind": "call", "summary": "x",
+                                "occurred_at": "2025-01-01T10:00:00"}, "occurred_at"),
+        ("/api/todos/", {"title": "回访", "due_on": "9999-12-31"}, "due_on"),
+        ("/api/todos/", {"title": "回访", "due_on": "0202-05-01"}, "due_on"),
+        ("/api/stock-movements/", {"product": None, "kind": "receipt", "quantity": "1",
+                                   "occurred_on": "9999-12-31"}, "occurred_on"),
+        ("/api/orders/", {"customer": customer.pk, "order_date": "2025-01-01", "notes": MEGABYTE,
+                          "lines": [{"product": None, "quantity": 1}]}, "notes"),
+    ]
+
+
+@pytest.mark.django_db
+def test_free_text_dates_and_datetimes_are_bounded_with_a_400_naming_the_field(org):
+    from crm.sales.tests.factories import ProductFactory
+
+    customer = CustomerFactory(owner=org.ceo)
+    product = ProductFactory()
+    client = client_for(org.ceo)
+    failures = {}
+    for url, body, field in _field_cases(customer):
+        if "product" in body:
+            body["product"] = product.pk
+        if "lines" in body:
+            body["lines"][0]["product"] = product.pk
+        response = client.post(url, body, format="json")
+        if response.status_code != 400 or field not in response.json():
+            failures[(url, field)] = (response.status_code, response.content[:300])
+    assert failures == {}
+
+
+@pytest.mark.django_db
+def test_a_datetime_with_a_time_zone_is_accepted(org):
+    customer = CustomerFactory(owner=org.ceo)
+    response = client_for(org.ceo).post("/api/interactions/", {
+        "customer": customer.pk, "kind": "call", "summary": "x", "occurred_at": "2025-01-01T10:00:00+08:00"},
+        format="json")
+    assert response.status_code == 201, response.content

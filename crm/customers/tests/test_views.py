@@ -319,6 +319,17 @@ def test_create_customer(client, org):
     assert list(customer.tags.all()) == [vip]
 
 
+def test_overlong_notes_and_a_far_birthday_are_form_errors(client, org):
+    login(client, org.rep)
+    response = client.post(url("create"), form_data(notes="x" * 10001))
+    assert response.status_code == 200 and 'data-testid="field-error-notes"' in response.content.decode()
+    assert not Customer.objects.exists()
+    customer = CustomerFactory(owner=org.rep)
+    response = client.post(url("contact_create", customer.pk), {"name": "新联系人", "birthday": "1800-01-01"})
+    assert response.status_code in (200, 400) and 'data-testid="field-error-birthday"' in response.content.decode()
+    assert not customer.contacts.exists()
+
+
 def test_bad_phone_shows_field_error_and_keeps_input(client, org):
     login(client, org.rep)
     response = client.post(url("create"), form_data(phone="12345", name="我输入的名字", notes="我的备注"))

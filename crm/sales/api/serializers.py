@@ -6,7 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from crm.core.api import CustomFieldsField
+from crm.core.api import CustomFieldsField, DateField
 
 from ..choices import OrderStatus, SalesChannel
 from ..models import ChannelPartner, Order, OrderLine, Product, ProductCategory, StockMovement
@@ -55,7 +55,7 @@ class StockMovementSerializer(serializers.ModelSerializer):
         help_text="Receipts, returns and opening balances: a positive quantity.  Shipments: the quantity "
                   "shipped (stored negative).  Adjustments: positive or negative.")
     unit_cost = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    occurred_on = serializers.DateField(required=False, help_text="Defaults to today.")
+    occurred_on = DateField(required=False, help_text="Defaults to today.")
 
     class Meta:
         model = StockMovement
@@ -126,7 +126,7 @@ class OrderWriteSerializer(serializers.Serializer):
                   "by PUT /api/orders/by-ref/{external_ref}/.")
     customer = serializers.IntegerField(required=False, help_text="Customer id (or give customer_ref).")
     customer_ref = serializers.CharField(required=False, help_text="The customer's external_ref.")
-    order_date = serializers.DateField(
+    order_date = DateField(
         help_text="At most CRM_ORDER_MAX_FUTURE_DAYS days in the future.")
     # Plain text in the schema, so the one status enum belongs to the Order component.
     status = serializers.CharField(required=False, default=OrderStatus.CONFIRMED,

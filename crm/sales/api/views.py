@@ -197,6 +197,17 @@ class OrderViewSet(ApiViewMixin, viewsets.ModelViewSet):
     def _fresh(self, order):
         return self.get_queryset().get(pk=order.pk)
 
+    def get_object(self):
+        """The order by id, or by its external reference on ``by-ref/{external_ref}/`` (also when
+        DRF's OPTIONS metadata looks the object up to describe PUT)."""
+        if "external_ref" not in self.kwargs:
+            return super().get_object()
+        order = self.get_queryset().filter(external_ref=self.kwargs["external_ref"]).first()
+        if order is None:
+            raise exceptions.NotFound()
+        self.check_object_permissions(self.request, order)
+        return order
+
     def create(self, request, *args, **kwargs):
         order = services.create_order(actor=request.user, data=_order_body(request), source="api")
         return Response(self.get_serializer(self._fresh(order)).data, status=status.HTTP_201_CREATED)
@@ -244,10 +255,7 @@ class OrderViewSet(ApiViewMixin, viewsets.ModelViewSet):
             url_name="by-ref", filterset_class=None, pagination_class=None)
     def by_ref(self, request, external_ref=None):
         if request.method == "GET":
-            order = self.get_queryset().filter(external_ref=external_ref).first()
-            if order is None:
-                raise exceptions.NotFound()
-            return Response(self.get_serializer(order).data)
+            return Response(self.get_serializer(self.get_object()).data)
         result = services.upsert_order(actor=request.user, external_ref=external_ref, payload=_order_body(request),
                                        source="api")
         code = status.HTTP_201_CREATED if result.status == services.CREATED else status.HTTP_200_OK

@@ -176,8 +176,29 @@ def test_put_by_ref_creates_then_updates_one_order(org, book):
 def test_put_by_ref_of_another_scope_is_refused(org, book):
     response = client_for(org.rep).put(f"{ORDERS}by-ref/O-teammate/", body(), format="json")
     assert response.status_code == 400
-    assert response.data == {"external_ref": ["An order with this reference exists outside your access."]}
+    assert response.data == {"external_ref": ["An order with this reference already exists."]}
     assert client_for(org.viewer).put(f"{ORDERS}by-ref/NEW/", body(), format="json").status_code == 403
+
+
+def test_a_taken_reference_answers_the_same_whoever_holds_it(org, book):
+    """References are unique across the company.  A reference held by an order outside the caller's
+    scope is reported exactly as one held by the caller's own order: taken, and nothing more."""
+    rep = client_for(org.rep)
+    own, foreign = "O-rep", "O-teammate"
+    assert rep.get(f"{ORDERS}by-ref/{foreign}/").status_code == 404
+    answers = {
+        "post own": rep.post(ORDERS, body(external_ref=own), format="json"),
+        "post foreign": rep.post(ORDERS, body(external_ref=foreign), format="json"),
+        "put foreign": rep.put(f"{ORDERS}by-ref/{foreign}/", body(), format="json"),
+        "patch to foreign": rep.patch(f"{ORDERS}{book['rep'][1].pk}/", {"external_ref": foreign}, format="json"),
+    }
+    other = rep.post(ORDERS, body(external_ref="O-new"), format="json").data["id"]
+    answers["patch to own"] = rep.patch(f"{ORDERS}{other}/", {"external_ref": own}, format="json")
+    assert {name: (r.status_code, r.data) for name, r in answers.items()} == dict.fromkeys(
+        answers, (400, {"external_ref": ["An order with this reference already exists."]}))
+    bulk = rep.post(BULK, [body(external_ref=foreign)], format="json").data["results"][0]
+    assert bulk["errors"] == {"external_ref": ["An order with this reference already exists."]}
+    assert Order.objects.get(external_ref=foreign).customer == book["teammate"][0]
 
 
 # --- bulk ---------------------------------------------------------------------------------------------
@@ -273,3 +294,84 @@ def test_order_list_and_detail_query_counts_do_not_grow(org, products):
     add(10, 6)
     assert _queries(rep, ORDERS) == small
     assert _queries(rep, f"{ORDERS}{Order.objects.order_by('-id').first().pk}/") == detail_small
+
+
+# --- malformed rows ---------------------------------------------------------------------------------
+
+BAD_VALUES = {
+    "external_ref": [["B-x"], {"a": 1}, 7, True],
+    "customer": [[1], {"id": 1}, 10**30, -5, 1.5],
+    "customer_ref": [["C-rep"], {"a": "C-rep"}, 7, "C\x00rep"],
+    "order_date": [["2025-01-01"], {"d": 1}, 20250101, "9999-12-31"],
+    "status": [["paid"], {"s": 1}, 3],
+    "channel": [["direct"], {"c": 1}, 3],
+    "number": [["SO"], {"n": 1}, 5, "x" * 41],
+    "notes": [["n"], {"n": 1}, 5, "x" * 10001],
+    "currency": [["CNY"], {"c": 1}, 156],
+    "partner": [[1], {"p": 1}, 10**30],
+    "partner_ref": [["D-1"], {"p": 1}, "D\x00"],
+    "seller": [[1], {"s": 1}, 10**30],
+    "seller_username": [["rep"], {"u": "rep"}, "r\x00p"],
+    "is_promotion": [["x"], {"x": 1}, "yes", 1],
+    "lines": [{"product_code": "BRG-6204"}, "BRG-6204", 3],
+}
+BAD_LINE_VALUES = {
+    "product": [[1], {"id": 1}, 10**30, True],
+    "product_code": [["BRG-6204"], {"c": 1}, 6204, "BRG\x00"],
+    "quantity": [[1], {"q": 1}, "abc", True, "1e400"],
+    "unit_price": [[1], {"p": 1}, "NaN"],
+    "discount_rate": [[1], {"d": 1}, "101"],
+    "unit_cost": [[1], {"c": 1}, -1],
+}
+
+
+def _bad_rows():
+    rows = []
+    for name, values in BAD_VALUES.items():
+        for value in values:
+            rows.append((name, body(**{name: value})))
+    for name, values in BAD_LINE_VALUES.items():
+        for value in values:
+            line = {"product_code": "BRG-6204", "quantity": "1", name: value}
+            if name == "product":
+                line.pop("product_code")
+            rows.append(("lines", body(lines=[line])))
+    return rows
+
+
+def test_bulk_reports_every_malformed_row_and_keeps_the_good_ones(org, book):
+    rows = _bad_rows()
+    payloads = [body(external_ref="GOOD-1")]
+    for index, (_name, row) in enumerate(rows):
+        payloads.append({"external_ref": f"BAD-{index}", **row} if "external_ref" not in row else row)
+    payloads.append(body(external_ref="GOOD-2"))
+    response = client_for(org.rep).post(BULK, payloads, format="json")
+    assert response.status_code == 200, response.content[:500]
+    results = response.data["results"]
+    assert [results[0]["status"], results[-1]["status"]] == ["created", "created"]
+    for (name, row), result in zip(rows, results[1:-1], strict=True):
+        assert result["status"] == "error", (name, row, result)
+        assert name in result["errors"], (name, row, result)
+    assert set(Order.objects.filter(external_ref__in=["GOOD-1", "GOOD-2"]).values_list(
+        "external_ref", flat=True)) == {"GOOD-1", "GOOD-2"}
+    assert not Order.objects.filter(external_ref__startswith="BAD-").exists()
+
+
+@pytest.mark.parametrize(("name", "row"), _bad_rows(), ids=lambda v: v if isinstance(v, str) else "")
+def test_post_and_patch_answer_400_for_a_malformed_field(org, book, name, row):
+    rep = client_for(org.rep)
+    created = rep.post(ORDERS, row, format="json")
+    assert created.status_code == 400, created.content[:500]
+    assert name in created.data
+    order = book["rep"][1]
+    changed = rep.patch(f"{ORDERS}{order.pk}/", {name: row[name]}, format="json")
+    assert changed.status_code == 400, changed.content[:500]
+    assert name in changed.data
+
+
+def test_options_on_by_ref_describes_the_upsert(org, book):
+    rep = client_for(org.rep)
+    for ref in ("O-rep", "NO-SUCH", "O-teammate"):
+        response = rep.options(f"{ORDERS}by-ref/{ref}/")
+        assert response.status_code == 200, response.content[:300]
+        assert response.data["name"]

@@ -215,7 +215,7 @@ def test_an_existing_reference_of_an_invisible_order_is_not_taken_over(org, cata
     with pytest.raises(services.OrderInvalid) as exc:
         services.upsert_order(actor=org.rep, external_ref="SHARED", payload={
             "customer": mine.pk, "order_date": today().isoformat(), "lines": lines})
-    assert exc.value.errors == {"external_ref": ["An order with this reference exists outside your access."]}
+    assert exc.value.errors == {"external_ref": ["An order with this reference already exists."]}
     assert Order.objects.get().customer == other
 
 
