@@ -63,6 +63,9 @@ def prepare(env) -> dict:
     manage(env, "migrate", "--noinput", "-v0")
     manage(env, "seed_demo", "--customers", "40", "--orders", "200", "--interactions", "120", "--seed", SEED,
            capture=True)
+    # Two complete refreshes of the customer value analysis, so that its summary and transitions answer.
+    manage(env, "shell", "-c", "from crm.analytics import services\n"
+           "for _ in range(2): services.run_refresh(services.start_refresh()[0].pk)", capture=True)
     tokens = {}
     for _label, username in IDENTITIES:
         out = manage(env, "drf_create_token", username, capture=True).stdout

@@ -38,8 +38,8 @@ class InteractionSerializer(_ScopedSerializer):
     contact = serializers.PrimaryKeyRelatedField(
         queryset=Contact.objects.none(), required=False, allow_null=True,
         help_text="Contact id; must be one of the customer's contacts.")
-    contact_name = serializers.CharField(source="contact.name", read_only=True, default=None)
-    user_name = serializers.CharField(source="user.display_name", read_only=True, default=None)
+    contact_name = serializers.CharField(source="contact.name", read_only=True, allow_null=True)
+    user_name = serializers.CharField(source="user.display_name", read_only=True, allow_null=True)
     occurred_at = serializers.DateTimeField(
         required=False, help_text="When it happened; defaults to now.  Not more than a few minutes ahead.")
     summary = serializers.CharField(allow_blank=True, help_text="What it was about (required).")
@@ -63,7 +63,7 @@ class TodoSerializer(_ScopedSerializer):
         help_text="Assignee (user id); defaults to the caller.  Another user must be within the caller's scope.")
     owner_name = serializers.CharField(source="owner.display_name", read_only=True)
     customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.none(), required=False, allow_null=True)
-    customer_name = serializers.CharField(source="customer.name", read_only=True, default=None)
+    customer_name = serializers.CharField(source="customer.name", read_only=True, allow_null=True)
     title = serializers.CharField(max_length=200)
     is_open = serializers.BooleanField(read_only=True)
 
@@ -83,7 +83,7 @@ class ReassignSerializer(serializers.Serializer):
 
 
 class TimelineEventSerializer(serializers.ModelSerializer):
-    actor_name = serializers.CharField(source="actor.display_name", read_only=True, default=None)
+    actor_name = serializers.CharField(source="actor.display_name", read_only=True, allow_null=True)
     source_type = serializers.SerializerMethodField()
 
     class Meta:

@@ -2,7 +2,6 @@
 the order services (one validation path for pages, API and bulk ingestion), so the write serializers
 below describe the request body for the OpenAPI schema and for the catalogue models check formats."""
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -11,6 +10,10 @@ from crm.core.api import CustomFieldsField
 from ..choices import OrderStatus, SalesChannel
 from ..models import ChannelPartner, Order, OrderLine, Product, ProductCategory, StockMovement
 from ..services import CATEGORY_FIELDS, PARTNER_FIELDS, PRODUCT_FIELDS
+
+# A rate as the API returns it: a decimal string with four places (DRF's decimal convention), null when
+# the base is 0.
+RATE_SCHEMA = {"type": "string", "format": "decimal", "pattern": r"^-?\d+\.\d{4}$", "nullable": True}
 
 
 class ProductCategorySerializer(serializers.ModelSerializer):
@@ -23,7 +26,7 @@ class ProductCategorySerializer(serializers.ModelSerializer):
 
 
 class ProductSerializer(serializers.ModelSerializer):
-    category_name = serializers.CharField(source="category.name", read_only=True, default=None)
+    category_name = serializers.CharField(source="category.name", read_only=True, allow_null=True)
     margin_rate = serializers.SerializerMethodField(
         help_text="(list price − standard cost) / list price; null when the list price is 0.")
     custom_fields = CustomFieldsField(read_only=True)
@@ -35,7 +38,7 @@ class ProductSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "stock_on_hand", "created_at", "updated_at"]
         extra_kwargs = {"code": {"validators": []}}
 
-    @extend_schema_field(OpenApiTypes.DECIMAL)
+    @extend_schema_field(RATE_SCHEMA)
     def get_margin_rate(self, obj):
         rate = obj.margin_rate
         return None if rate is None else f"{rate:.4f}"
@@ -84,8 +87,8 @@ class OrderLineSerializer(serializers.ModelSerializer):
 class OrderSerializer(serializers.ModelSerializer):
     display_number = serializers.CharField(read_only=True)
     customer_name = serializers.CharField(source="customer.name", read_only=True)
-    partner_name = serializers.CharField(source="partner.name", read_only=True, default=None)
-    seller_name = serializers.CharField(source="seller.display_name", read_only=True, default=None)
+    partner_name = serializers.CharField(source="partner.name", read_only=True, allow_null=True)
+    seller_name = serializers.CharField(source="seller.display_name", read_only=True, allow_null=True)
     margin_rate = serializers.SerializerMethodField(help_text="gross margin / total; null when the total is 0.")
     lines = OrderLineSerializer(many=True, read_only=True)
 
@@ -99,7 +102,7 @@ class OrderSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.DECIMAL)
+    @extend_schema_field(RATE_SCHEMA)
     def get_margin_rate(self, obj):
         rate = obj.margin_rate
         return None if rate is None else f"{rate:.4f}"
