@@ -5,6 +5,8 @@ for the whole record; nested objects such as ``custom_fields`` map their keys th
 outside the caller's scope are simply not in the queryset, so they answer 404, never 403.
 """
 
+import re
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError, RestrictedError
@@ -114,6 +116,23 @@ class StrictOrderingFilter(OrderingFilter):
                 message = _("Order by one of: %(fields)s (prefix - to reverse).") % {"fields": ", ".join(allowed)}
                 raise exceptions.ValidationError({self.ordering_param: [message]})
         return super().get_ordering(request, queryset, view)
+
+    def get_schema_operation_parameters(self, view):
+        """The fields the view allows, as a pattern (comma-separated, ``-`` to reverse); no parameter when
+        the view allows none."""
+        fields = getattr(view, "ordering_fields", None)
+        if fields == "__all__" or fields is None:
+            return super().get_schema_operation_parameters(view)
+        if not fields:
+            return []
+        names = "|".join(sorted(re.escape(f) for f in fields))
+        return [{
+            "name": self.ordering_param,
+            "required": False,
+            "in": "query",
+            "description": _("Order by one of: %(fields)s (prefix - to reverse).") % {"fields": ", ".join(fields)},
+            "schema": {"type": "string", "pattern": f"^-?(?:{names})(?:,-?(?:{names}))*$"},
+        }]
 
 
 class ApiViewMixin:

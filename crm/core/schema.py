@@ -6,7 +6,9 @@ adds, in one place, what every endpoint can also answer and how (see docs/api.md
 - the error responses an operation can give, with the project's error shapes: ``400`` with
   ``{field: [messages]}`` (``non_field_errors`` for the whole record, nested objects for nested fields),
   and ``401``/``403``/``404``/``415``/``429`` with ``{"detail": "…"}``;
-- the blank value ``""`` in the enum of a read-only choice whose model field may be blank.
+- the blank value ``""`` in the enum of a read-only choice whose model field may be blank;
+- the real constraints of request bodies: decimal strings that parse, ``minItems`` of nested lists with
+  ``min_length``, and fields of which one is required (``required_one_of`` on the serializer).
 
 Names read through a relation that may be empty are declared ``allow_null=True`` in the serializers (not
 ``default=None``, which DRF leaves out of a PATCH response), so drf-spectacular marks them ``nullable``.
@@ -37,13 +39,14 @@ VALIDATION_ERROR = ResolvedComponent(
         "description": (
             "Invalid input: each field maps to a list of messages; problems of the whole record are under "
             "non_field_errors; nested objects (custom_fields, lines) map their own keys or items the same "
-            "way.  A body that cannot be parsed answers {\"detail\": \"…\"}."
+            "way; a possible duplicate adds its counts.  A body that cannot be parsed answers {\"detail\": \"…\"}."
         ),
         "additionalProperties": {
             "anyOf": [
                 {"type": "array", "items": {}},
                 {"type": "object", "additionalProperties": {}},
                 {"type": "string"},
+                {"type": "integer"},
             ],
         },
         "example": {"name": ["This field is required."]},
@@ -99,7 +102,35 @@ class AutoSchema(openapi.AutoSchema):
             model_field = model_field_of(field)
             if model_field is not None and model_field.blank and not getattr(field, "allow_blank", False):
                 field.allow_blank = True
-        return super()._map_serializer_field(field, direction, bypass_extensions)
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if isinstance(schema, dict):
+            if isinstance(field, serializers.ListSerializer) and getattr(field, "min_length", None):
+                schema["minItems"] = field.min_length
+            if isinstance(field, serializers.DecimalField) and "pattern" in schema:
+                schema["pattern"] = decimal_pattern(field)
+        return schema
+
+    def _postprocess_serializer_schema(self, schema, serializer, direction):
+        """``required_one_of = (("customer", "customer_ref"),)`` on a serializer: each group needs one of
+        its fields (not in PATCH bodies)."""
+        schema = super()._postprocess_serializer_schema(schema, serializer, direction)
+        groups = getattr(serializer, "required_one_of", ())
+        if direction == "request" and groups and not serializer.partial:
+            any_ofs = [{"anyOf": [{"required": [name]} for name in group]} for group in groups]
+            if len(any_ofs) == 1:
+                schema.update(any_ofs[0])
+            else:
+                schema["allOf"] = any_ofs
+        return schema
+
+
+def decimal_pattern(field) -> str:
+    """drf-spectacular's decimal pattern also matches "", "-" and "."; this one only what parses, with the
+    sign only when negative values are allowed."""
+    sign = "" if field.min_value is not None and field.min_value >= 0 else "-?"
+    whole = r"0" if field.max_whole_digits == 0 else fr"\d{{1,{field.max_whole_digits}}}"
+    fraction = fr"(?:\.\d{{1,{field.decimal_places}}})?" if field.decimal_places else ""
+    return f"^{sign}{whole}{fraction}$"
 
 
 def model_field_of(field):

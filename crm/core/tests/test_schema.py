@@ -4,6 +4,8 @@ The schema fuzzer (``make fuzz``, fuzz/run.py) checks the running application ag
 tests pin what it found, so that a regression shows without a server.
 """
 
+import re
+
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
@@ -145,3 +147,35 @@ def test_patch_response_has_every_field(org):
     assert response.status_code == 200
     assert response.data["customer_name"] is None
     assert set(response.data) == set(client.get(f"/api/todos/{todo.pk}/").data)
+
+
+def test_request_bodies_state_the_real_constraints(schema):
+
+    components = schema["components"]["schemas"]
+    # Decimal strings: only what parses; no sign where negative values are refused.
+    price = re.compile(components["ProductRequest"]["properties"]["list_price"]["pattern"])
+    assert price.match("12.50") and price.match("3")
+    assert not any(price.match(v) for v in ("", ".", "-", "-1.00", "1.234"))
+    # A new order needs a customer (id or external ref) and at least one line with a product and a quantity.
+    create = components["OrderCreateRequest"]
+    assert create["anyOf"] == [{"required": ["customer"]}, {"required": ["customer_ref"]}]
+    assert create["properties"]["lines"]["minItems"] == 1
+    line = components["OrderLineWriteRequest"]
+    assert line["anyOf"] == [{"required": ["product"]}, {"required": ["product_code"]}]
+    assert "quantity" in line["required"]
+    assert "anyOf" not in components["PatchedOrderWriteRequest"]
+    # The status of an order is one of its statuses, in requests as in responses.
+    enum_ref = {"$ref": "#/components/schemas/OrderStatusEnum"}
+    assert components["OrderStatusRequest"]["properties"]["status"]["allOf"] == [enum_ref]
+    assert components["Order"]["properties"]["status"]["allOf"] == [enum_ref]
+
+
+def test_ordering_parameter_lists_the_allowed_fields(schema):
+    def ordering(path):
+        params = schema["paths"][path]["get"].get("parameters", [])
+        return next((p for p in params if p["name"] == "ordering"), None)
+
+    pattern = re.compile(ordering("/api/partners/")["schema"]["pattern"])
+    assert pattern.match("name") and pattern.match("-name")
+    assert not pattern.match("bogus")
+    assert ordering("/api/roles/") is None  # a view that allows no ordering documents none
