@@ -183,14 +183,17 @@ def _decimal(value, *, places, minimum=None, maximum=None, positive=False, requi
     return number
 
 
+MAX_ID = 2**63 - 1  # the largest id a database column holds: anything beyond is no record
+
+
 def _int_id(value):
     """An id sent as a number or a numeric string; anything else is None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+        return value if -MAX_ID <= value <= MAX_ID else None
+    if isinstance(value, str) and value.strip().isdecimal():
+        return _int_id(int(value.strip()))
     return getattr(value, "pk", None)
 
 
