@@ -259,6 +259,9 @@ def test_stock_movement_endpoint(org, products):
                                                               "quantity": "1"}, format="json").status_code == 403
     assert StockMovement.objects.count() == 1
     assert client_for(org.rep).get("/api/stock-movements/", {"product": products[0].pk}).data["count"] == 1
+    for bad in ("-1.3894197097562903e+119", "abc", "99999999"):  # never a 500, a 400 naming the filter
+        response = client_for(org.rep).get("/api/stock-movements/", {"product": bad})
+        assert response.status_code == 400 and "product" in response.data, bad
 
 
 # --- query counts -------------------------------------------------------------------------------------
