@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -71,6 +72,11 @@ def prepare(env) -> dict:
         out = manage(env, "drf_create_token", username, capture=True).stdout
         tokens[username] = out.split()[2]  # "Generated token <key> for user <name>"
     return tokens
+
+
+def port_is_free() -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        return probe.connect_ex(("127.0.0.1", PORT)) != 0
 
 
 def wait_until_up(server, timeout=60):
@@ -170,6 +176,8 @@ def main() -> int:
     server = None
     summaries, all_ok = [], True
     try:
+        if not port_is_free():
+            raise RuntimeError(f"port {PORT} is in use: stop what listens there or set FUZZ_PORT")
         tokens = prepare(env)
         log = open(workdir / "server.log", "w")  # noqa: SIM115 — closed with the server below
         server = subprocess.Popen(
