@@ -8,7 +8,7 @@ PORT   ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test test-sqlite test-postgres test-fast e2e lint install install-test chromium \
+.PHONY: run test test-sqlite test-postgres test-fast e2e lint fuzz install install-test chromium \
         messages demo bench clean
 
 $(VENV)/.installed: pyproject.toml
@@ -43,6 +43,7 @@ chromium:
 test: install-test chromium lint
 	$(MAKE) --no-print-directory test-sqlite
 	@if [ "$$CI" = "true" ] || [ -n "$$TEST_POSTGRES" ]; then $(MAKE) --no-print-directory test-postgres; fi
+	$(MAKE) --no-print-directory fuzz
 
 test-sqlite: install-test
 	DATABASE_URL= $(PY) -m pytest -q
@@ -56,6 +57,10 @@ test-fast: install-test
 
 e2e: install-test chromium
 	$(PY) -m pytest -q -m e2e
+
+## fuzz: Schemathesis against the running app (port FUZZ_PORT, default 8106) as an administrator and a rep
+fuzz: install-test
+	$(PY) fuzz/run.py
 
 lint: install-test
 	$(VENV)/bin/ruff check .

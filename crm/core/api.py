@@ -10,6 +10,7 @@ that is neither, a page size outside 1 to the maximum, or (on lists) a parameter
 """
 
 import datetime
+import re
 from decimal import Decimal
 
 from django import forms
@@ -198,6 +199,23 @@ class StrictOrderingFilter(OrderingFilter):
                 message = _("Order by one of: %(fields)s (prefix - to reverse).") % {"fields": ", ".join(allowed)}
                 raise exceptions.ValidationError({self.ordering_param: [message]})
         return super().get_ordering(request, queryset, view)
+
+    def get_schema_operation_parameters(self, view):
+        """The fields the view allows, as a pattern (comma-separated, ``-`` to reverse); no parameter when
+        the view allows none."""
+        fields = getattr(view, "ordering_fields", None)
+        if fields == "__all__" or fields is None:
+            return super().get_schema_operation_parameters(view)
+        if not fields:
+            return []
+        names = "|".join(sorted(re.escape(f) for f in fields))
+        return [{
+            "name": self.ordering_param,
+            "required": False,
+            "in": "query",
+            "description": _("Order by one of: %(fields)s (prefix - to reverse).") % {"fields": ", ".join(fields)},
+            "schema": {"type": "string", "pattern": f"^-?(?:{names})(?:,-?(?:{names}))*$"},
+        }]
 
 
 class StrictFilterBackend(DjangoFilterBackend):

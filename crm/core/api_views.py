@@ -12,11 +12,13 @@ import django_filters
 from axes.helpers import get_cool_off
 from csp.decorators import csp_update
 from django import forms
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view, inline_serializer
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
@@ -30,7 +32,7 @@ from . import services
 from .api import ApiViewMixin, ManageSettingsPermission, ReadOrManageSettings
 from .choices import AuditAction
 from .forms import custom_field_content_types
-from .models import AuditEntry, CustomFieldDefinition
+from .models import AuditEntry, CustomFieldDefinition, CustomFieldsModel
 
 
 class ContentTypeField(serializers.SlugRelatedField):
@@ -49,6 +51,26 @@ class ContentTypeField(serializers.SlugRelatedField):
 
     def to_representation(self, obj):
         return f"{obj.app_label}.{obj.model}"
+
+
+class CustomFieldRecordTypeField(ContentTypeField):
+    """A record type that carries custom fields."""
+
+
+class CustomFieldRecordTypeExtension(OpenApiSerializerFieldExtension):
+    """In the schema, the record types with custom fields as an enum (found through the app registry)."""
+
+    target_class = CustomFieldRecordTypeField
+
+    def map_serializer_field(self, auto_schema, direction):
+        types = sorted(f"{m._meta.app_label}.{m._meta.model_name}" for m in apps.get_models()
+                       if issubclass(m, CustomFieldsModel))
+        return {"type": "string", "enum": types}
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string"}})
+class ChoiceListField(serializers.JSONField):
+    """The values of a choice field: a JSON list, stored as strings."""
 
 
 # --- audit log --------------------------------------------------------------------------------------
@@ -116,10 +138,11 @@ class AuditEntryViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
 # --- custom field definitions -----------------------------------------------------------------------
 
 class CustomFieldDefinitionSerializer(serializers.ModelSerializer):
-    content_type = ContentTypeField(
+    content_type = CustomFieldRecordTypeField(
         queryset=ContentType.objects.all(),
         help_text="The record type the field belongs to, e.g. customers.customer or customers.contact.",
     )
+    choices = ChoiceListField(required=False, help_text="Choice fields only: the values to choose from.")
 
     class Meta:
         model = CustomFieldDefinition

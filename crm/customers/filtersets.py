@@ -125,19 +125,20 @@ class CustomerFilterSet(django_filters.FilterSet):
             self._qs = qs
         return self._qs
 
-    def _ordering(self):
-        return (self.request.GET.get("ordering", "") if self.request is not None else "").lstrip("-")
+    def _metric_orderings(self):
+        """The figures in ``?ordering=`` (which may list several fields, comma-separated)."""
+        raw = self.request.GET.get("ordering", "") if self.request is not None else ""
+        return [name for name in (part.strip().lstrip("-") for part in raw.split(",")) if name in METRIC_ORDERINGS]
 
     def _needs_metrics(self):
         data = self.form.cleaned_data
-        return (self.with_metrics or self._ordering() in METRIC_ORDERINGS
+        return (self.with_metrics or bool(self._metric_orderings())
                 or any(data.get(name) not in (None, "") for name in self.METRIC_FILTERS))
 
     def filter_queryset(self, queryset):
         if self._needs_metrics():
             queryset = with_current_metrics(queryset)
-            ordering = self._ordering()
-            if ordering in METRIC_ORDERINGS:
+            for ordering in self._metric_orderings():
                 # Sorting by a figure lists the customers that have it (a keyset cannot start from NULL).
                 queryset = queryset.filter(**{f"{ordering}__isnull": False})
         return super().filter_queryset(queryset)

@@ -77,7 +77,7 @@ class ChannelPartnerFilterSet(django_filters.FilterSet):
 
 
 class StockMovementFilterSet(django_filters.FilterSet):
-    product = django_filters.NumberFilter(label=_("Product id"), field_name="product_id")
+    product = django_filters.ModelChoiceFilter(label=_("Product id"), queryset=Product.objects.all())
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=StockMovementKind.choices)
     date_from = django_filters.DateFilter(label=_("From"), field_name="occurred_on", lookup_expr="gte")
     date_to = django_filters.DateFilter(label=_("Until"), field_name="occurred_on", lookup_expr="lte")

@@ -15,8 +15,8 @@ from ..models import OrgUnit, Role, User
 
 
 class UserSerializer(serializers.ModelSerializer):
-    org_unit_name = serializers.CharField(source="org_unit.name", read_only=True, default=None)
-    role_name = serializers.CharField(source="role.name", read_only=True, default=None)
+    org_unit_name = serializers.CharField(source="org_unit.name", read_only=True, allow_null=True)
+    role_name = serializers.CharField(source="role.name", read_only=True, allow_null=True)
     display_name = serializers.CharField(read_only=True)
     password = serializers.CharField(
         write_only=True, required=False, allow_blank=False, style={"input_type": "password"},
@@ -78,8 +78,8 @@ class ScopeSerializer(serializers.Serializer):
 
 
 class MeSerializer(serializers.ModelSerializer):
-    org_unit_name = serializers.CharField(source="org_unit.name", read_only=True, default=None)
-    role_name = serializers.CharField(source="role.name", read_only=True, default=None)
+    org_unit_name = serializers.CharField(source="org_unit.name", read_only=True, allow_null=True)
+    role_name = serializers.CharField(source="role.name", read_only=True, allow_null=True)
     display_name = serializers.CharField(read_only=True)
     actions = serializers.SerializerMethodField()
     data_scope = serializers.SerializerMethodField()

@@ -39,8 +39,8 @@ class InteractionSerializer(_ScopedSerializer):
     contact = serializers.PrimaryKeyRelatedField(
         queryset=Contact.objects.none(), required=False, allow_null=True,
         help_text="Contact id; must be one of the customer's contacts.")
-    contact_name = serializers.CharField(source="contact.name", read_only=True, default=None)
-    user_name = serializers.CharField(source="user.display_name", read_only=True, default=None)
+    contact_name = serializers.CharField(source="contact.name", read_only=True, allow_null=True)
+    user_name = serializers.CharField(source="user.display_name", read_only=True, allow_null=True)
     occurred_at = AwareDateTimeField(
         required=False, help_text="When it happened; defaults to now.  Not more than a few minutes ahead.")
     summary = serializers.CharField(allow_blank=True, help_text="What it was about (required).")
@@ -86,7 +86,7 @@ class ReassignSerializer(serializers.Serializer):
 
 
 class TimelineEventSerializer(serializers.ModelSerializer):
-    actor_name = serializers.CharField(source="actor.display_name", read_only=True, default=None)
+    actor_name = serializers.CharField(source="actor.display_name", read_only=True, allow_null=True)
     source_type = serializers.SerializerMethodField()
 
     class Meta:

@@ -69,7 +69,8 @@ class SummaryView(APIView):
     @extend_schema(summary="Customer value summary over the caller's customers (current snapshot)",
                    responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description=(
                        "segments, grid (R×F counts), scores, tiers, lorenz, gini, customers_for_80, classes, "
-                       "at_risk, loyalty, kotler, models, holdout; 404 before the first refresh"))})
+                       "at_risk, loyalty, kotler, models, holdout; 404 before the first refresh")),
+                              404: OpenApiResponse(description="No analysis yet: run a refresh first.")})
     def get(self, request):
         summary = queries.scoped_summary(request.user)
         if summary is None:
@@ -116,7 +117,8 @@ class TransitionsView(APIView):
             OpenApiParameter("from", OpenApiTypes.INT, description="Earlier snapshot id (default: the previous one)."),
             OpenApiParameter("to", OpenApiTypes.INT, description="Later snapshot id (default: the current one)."),
         ],
-        responses={200: TransitionsSerializer},
+        responses={200: TransitionsSerializer,
+                   404: OpenApiResponse(description="Fewer than two complete refreshes, or no such snapshot.")},
     )
     def get(self, request):
         dimension = request.query_params.get("dimension", "segment")

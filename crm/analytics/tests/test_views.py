@@ -430,6 +430,10 @@ def test_api_filters_and_sorts_customers_by_figures(org, portfolio):
     assert [row["name"] for row in response.data["results"]] == ["京B高稳", "京A高危"]
     rest = api.get(response.data["next"])
     assert [row["name"] for row in rest.data["results"]] == ["京C小危"]
+    # A figure after another field (the ordering may list several) sorts the same customers.
+    response = api.get(reverse("api-customer-list"), {"ordering": "created_at,-clv,p_alive"})
+    assert response.status_code == 200
+    assert sorted(row["name"] for row in response.data["results"]) == ["京A高危", "京B高稳", "京C小危"]
     assert api.get(reverse("api-customer-list"), {"ordering": "-nonsense"}).status_code == 400
 
 

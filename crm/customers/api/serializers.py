@@ -2,7 +2,6 @@
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -40,8 +39,8 @@ class CustomerSerializer(serializers.ModelSerializer):
         queryset=OrgUnit.objects.all(), required=False, allow_null=True,
         help_text="Org unit id.  Defaults to the owner's unit; another unit needs the *assign* action.",
     )
-    owner_name = serializers.CharField(source="owner.display_name", read_only=True, default=None)
-    branch_name = serializers.CharField(source="branch.name", read_only=True, default=None)
+    owner_name = serializers.CharField(source="owner.display_name", read_only=True, allow_null=True)
+    branch_name = serializers.CharField(source="branch.name", read_only=True, allow_null=True)
     tags = serializers.SlugRelatedField(
         slug_field="name", many=True, required=False, queryset=Tag.objects.all(),
         help_text="Tag names (tags are created under /customers/ settings, not here).",
@@ -123,6 +122,9 @@ class AssignSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
 
+NULLABLE_NAME = {"type": "string", "nullable": True}
+
+
 class OwnershipChangeSerializer(serializers.ModelSerializer):
     from_owner_name = serializers.SerializerMethodField()
     to_owner_name = serializers.SerializerMethodField()
@@ -142,23 +144,23 @@ class OwnershipChangeSerializer(serializers.ModelSerializer):
     def _name(obj):
         return str(obj) if obj is not None else None
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(NULLABLE_NAME)
     def get_from_owner_name(self, obj):
         return self._name(obj.from_owner)
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(NULLABLE_NAME)
     def get_to_owner_name(self, obj):
         return self._name(obj.to_owner)
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(NULLABLE_NAME)
     def get_from_branch_name(self, obj):
         return self._name(obj.from_branch)
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(NULLABLE_NAME)
     def get_to_branch_name(self, obj):
         return self._name(obj.to_branch)
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(NULLABLE_NAME)
     def get_changed_by_name(self, obj):
         return self._name(obj.changed_by)
 
@@ -174,7 +176,7 @@ class TagSerializer(serializers.ModelSerializer):
 class PoolCustomerSerializer(serializers.ModelSerializer):
     """A customer in the pool: what a sales person needs to decide whether to claim it."""
 
-    branch_name = serializers.CharField(source="branch.name", read_only=True, default=None)
+    branch_name = serializers.CharField(source="branch.name", read_only=True, allow_null=True)
     released_at = serializers.DateTimeField(read_only=True, allow_null=True,
                                             help_text="When the customer last returned to the pool.")
     release_reason = serializers.CharField(read_only=True, allow_null=True,

@@ -2,7 +2,8 @@
 the order services (one validation path for pages, API and bulk ingestion), so the write serializers
 below describe the request body for the OpenAPI schema and for the catalogue models check formats."""
 
-from drf_spectacular.types import OpenApiTypes
+from decimal import Decimal
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -11,6 +12,10 @@ from crm.core.api import CustomFieldsField, DateField
 from ..choices import OrderStatus, SalesChannel
 from ..models import ChannelPartner, Order, OrderLine, Product, ProductCategory, StockMovement
 from ..services import CATEGORY_FIELDS, PARTNER_FIELDS, PRODUCT_FIELDS
+
+# A rate as the API returns it: a decimal string with four places (DRF's decimal convention), null when
+# the base is 0.
+RATE_SCHEMA = {"type": "string", "format": "decimal", "pattern": r"^-?\d+\.\d{4}$", "nullable": True}
 
 
 class ProductCategorySerializer(serializers.ModelSerializer):
@@ -23,7 +28,7 @@ class ProductCategorySerializer(serializers.ModelSerializer):
 
 
 class ProductSerializer(serializers.ModelSerializer):
-    category_name = serializers.CharField(source="category.name", read_only=True, default=None)
+    category_name = serializers.CharField(source="category.name", read_only=True, allow_null=True)
     margin_rate = serializers.SerializerMethodField(
         help_text="(list price − standard cost) / list price; null when the list price is 0.")
     custom_fields = CustomFieldsField(read_only=True)
@@ -35,7 +40,7 @@ class ProductSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "stock_on_hand", "created_at", "updated_at"]
         extra_kwargs = {"code": {"validators": []}}
 
-    @extend_schema_field(OpenApiTypes.DECIMAL)
+    @extend_schema_field(RATE_SCHEMA)
     def get_margin_rate(self, obj):
         rate = obj.margin_rate
         return None if rate is None else f"{rate:.4f}"
@@ -84,8 +89,8 @@ class OrderLineSerializer(serializers.ModelSerializer):
 class OrderSerializer(serializers.ModelSerializer):
     display_number = serializers.CharField(read_only=True)
     customer_name = serializers.CharField(source="customer.name", read_only=True)
-    partner_name = serializers.CharField(source="partner.name", read_only=True, default=None)
-    seller_name = serializers.CharField(source="seller.display_name", read_only=True, default=None)
+    partner_name = serializers.CharField(source="partner.name", read_only=True, allow_null=True)
+    seller_name = serializers.CharField(source="seller.display_name", read_only=True, allow_null=True)
     margin_rate = serializers.SerializerMethodField(help_text="gross margin / total; null when the total is 0.")
     lines = OrderLineSerializer(many=True, read_only=True)
 
@@ -99,7 +104,7 @@ class OrderSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.DECIMAL)
+    @extend_schema_field(RATE_SCHEMA)
     def get_margin_rate(self, obj):
         rate = obj.margin_rate
         return None if rate is None else f"{rate:.4f}"
@@ -110,13 +115,23 @@ class OrderSerializer(serializers.ModelSerializer):
 class OrderLineWriteSerializer(serializers.Serializer):
     product = serializers.IntegerField(required=False, help_text="Product id (or give product_code).")
     product_code = serializers.CharField(required=False, help_text="Product code (or give product).")
-    quantity = serializers.DecimalField(max_digits=14, decimal_places=3, help_text="Greater than 0.")
-    unit_price = serializers.DecimalField(max_digits=14, decimal_places=2, required=False,
+    required_one_of = (("product", "product_code"),)
+
+    quantity = serializers.DecimalField(max_digits=14, decimal_places=3, min_value=Decimal("0.001"),
+                                        help_text="Greater than 0.")
+    unit_price = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, min_value=0,
                                           help_text="At most two decimals; defaults to the product's list price.")
-    discount_rate = serializers.DecimalField(max_digits=5, decimal_places=2, required=False,
+    discount_rate = serializers.DecimalField(max_digits=5, decimal_places=2, required=False, min_value=0,
+                                             max_value=100,
                                              help_text="Percent, 0–100, at most two decimals; default 0.")
-    unit_cost = serializers.DecimalField(max_digits=14, decimal_places=2, required=False,
+    unit_cost = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, min_value=0,
                                          help_text="Defaults to the product's standard cost (a snapshot).")
+
+
+@extend_schema_field(serializers.ChoiceField(choices=OrderStatus.choices))
+class OrderStatusText(serializers.CharField):
+    """An order status in a request body, checked by the services; an inline enum in the schema, so that
+    the one OrderStatusEnum component stays the Order's."""
 
 
 class OrderWriteSerializer(serializers.Serializer):
@@ -128,9 +143,7 @@ class OrderWriteSerializer(serializers.Serializer):
     customer_ref = serializers.CharField(required=False, help_text="The customer's external_ref.")
     order_date = DateField(
         help_text="At most CRM_ORDER_MAX_FUTURE_DAYS days in the future.")
-    # Plain text in the schema, so the one status enum belongs to the Order component.
-    status = serializers.CharField(required=False, default=OrderStatus.CONFIRMED,
-                                   help_text="One of: " + ", ".join(OrderStatus.values) + ".")
+    status = OrderStatusText(required=False, default=OrderStatus.CONFIRMED)
     channel = serializers.ChoiceField(choices=SalesChannel.choices, required=False, default=SalesChannel.DIRECT)
     partner = serializers.IntegerField(required=False, allow_null=True,
                                        help_text="Channel partner id (dealer orders only), or give partner_ref.")
@@ -144,11 +157,17 @@ class OrderWriteSerializer(serializers.Serializer):
     currency = serializers.CharField(required=False, max_length=3, default="CNY")
     notes = serializers.CharField(required=False, allow_blank=True)
     reason = serializers.CharField(required=False, help_text="Updates only: why an order is cancelled or returned.")
-    lines = OrderLineWriteSerializer(many=True)
+    lines = OrderLineWriteSerializer(many=True, min_length=1, help_text="At least one line.")
+
+
+class OrderCreateSerializer(OrderWriteSerializer):
+    """A new order names its customer by id or by external_ref."""
+
+    required_one_of = (("customer", "customer_ref"),)
 
 
 class OrderStatusSerializer(serializers.Serializer):
-    status = serializers.CharField(help_text="One of: " + ", ".join(OrderStatus.values) + ".")
+    status = OrderStatusText()
     reason = serializers.CharField(required=False, allow_blank=True, default="",
                                    help_text="Required to cancel or return an order.")
 

@@ -29,6 +29,7 @@ from ..queries import categories, orders_for, partners, products
 from .serializers import (
     BulkOrderResponseSerializer,
     ChannelPartnerSerializer,
+    OrderCreateSerializer,
     OrderSerializer,
     OrderStatusSerializer,
     OrderWriteSerializer,
@@ -166,7 +167,7 @@ def _order_body(request):
 @extend_schema_view(
     list=extend_schema(summary="List the orders of the customers the caller may see"),
     retrieve=extend_schema(summary="One order with its lines"),
-    create=extend_schema(summary="Record an order", request=OrderWriteSerializer,
+    create=extend_schema(summary="Record an order", request=OrderCreateSerializer,
                          responses={201: OrderSerializer, 400: ORDER_ERRORS}),
     update=extend_schema(summary="Change an order: given fields are laid over it; lines, when given, replace "
                                  "all lines", request=OrderWriteSerializer,
@@ -248,7 +249,7 @@ class OrderViewSet(ApiViewMixin, viewsets.ModelViewSet):
                     "201 when the order was created, 200 when it was updated or already as sent. "
                     "Lines are replaced.  The status is taken as the back-office system sends it.",
         parameters=[OpenApiParameter("external_ref", OpenApiTypes.STR, OpenApiParameter.PATH)],
-        request=OrderWriteSerializer, responses={200: OrderSerializer, 201: OrderSerializer, 400: ORDER_ERRORS},
+        request=OrderCreateSerializer, responses={200: OrderSerializer, 201: OrderSerializer, 400: ORDER_ERRORS},
         filters=False,
     )
     @action(detail=False, methods=["get", "put"], url_path=r"by-ref/(?P<external_ref>[^/]+)",

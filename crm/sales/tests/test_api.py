@@ -121,6 +121,19 @@ def test_create_computes_totals(org, book):
     assert response.data["customer"] == book["rep"][0].pk
 
 
+@pytest.mark.parametrize("customer", [-6 * 10**33, 10**19, "¹"])
+def test_ids_no_record_can_have_are_unknown_not_server_errors(org, book, customer):
+    count = Order.objects.count()
+    response = client_for(org.rep).post(ORDERS, body(customer=customer), format="json")
+    assert response.status_code == 400
+    assert "customer" in response.data
+    lines = [{"product": 10**40, "quantity": "1"}]
+    response = client_for(org.rep).post(ORDERS, body(lines=lines), format="json")
+    assert response.status_code == 400
+    assert "product" in response.data["lines"][0]
+    assert Order.objects.count() == count
+
+
 def test_bad_input_gives_nested_field_errors_and_writes_nothing(org, book, settings):
     settings.CRM_ORDER_MAX_FUTURE_DAYS = 5
     count = Order.objects.count()
@@ -267,6 +280,9 @@ def test_stock_movement_endpoint(org, products):
                                                               "quantity": "1"}, format="json").status_code == 403
     assert StockMovement.objects.count() == 1
     assert client_for(org.rep).get("/api/stock-movements/", {"product": products[0].pk}).data["count"] == 1
+    for bad in ("-1.3894197097562903e+119", "abc", "99999999"):  # never a 500, a 400 naming the filter
+        response = client_for(org.rep).get("/api/stock-movements/", {"product": bad})
+        assert response.status_code == 400 and "product" in response.data, bad
 
 
 # --- query counts -------------------------------------------------------------------------------------
