@@ -5,6 +5,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AdminPasswordChangeForm, PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.core import audit
 
@@ -208,7 +209,7 @@ class TwoFactorCodeForm(forms.Form):
     """The six digits an authenticator app shows."""
 
     code = forms.CharField(
-        label=_("Code"), max_length=10, strip=True,
+        label=pgettext_lazy("one-time code", "Code"), max_length=10, strip=True,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True,
                                       "data-testid": "two-factor-code"}),
     )

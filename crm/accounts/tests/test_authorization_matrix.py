@@ -29,6 +29,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from crm.accounts.models import Role, User
+from crm.accounts.tests.factories import UserFactory
 from crm.accounts.tests.test_scopes import EXPECTED, OWNERS
 from crm.activities.models import Interaction, TimelineEvent, Todo
 from crm.activities.tests.factories import InteractionFactory, TodoFactory
@@ -664,6 +665,11 @@ GATED = {
     "accounts:unit_delete": ("get", "manage_settings"), "accounts:user_list": ("get", "manage_settings"),
     "accounts:user_create": ("get", "manage_settings"), "accounts:user_edit": ("get", "manage_settings"),
     "accounts:token": ("get", SIGNED_IN),
+    "accounts:password_change": ("get", SIGNED_IN), "accounts:two_factor": ("get", SIGNED_IN),
+    "accounts:two_factor_verify": ("get", SIGNED_IN),
+    "accounts:user_reset_password": ("post", "manage_settings"),
+    "accounts:user_remove_two_factor": ("post", "manage_settings"),
+    "api-user-reset-password": ("post", "manage_settings"),
     "analytics:dashboard": ("get", "view"), "analytics:transitions": ("get", "view"),
     "analytics:progress": ("get", "view"), "analytics:refresh": ("post", "manage_settings"),
     "analytics:settings": ("get", "manage_settings"), "analytics:segments": ("get", "manage_settings"),
@@ -690,7 +696,11 @@ GATED = {
 # Open to anyone, signed in or not: the log-in and log-out, the language switch, the token endpoint, the
 # API schema and its documentation pages, the health check.
 PUBLIC_URLS = {"login": "get", "logout": "post", "set_language": "post", "api-token": "post", "api-schema": "get",
-               "api-docs": "get", "api-redoc": "get", "core:health": "get"}
+               "api-docs": "get", "api-redoc": "get", "core:health": "get",
+               "accounts:password_reset": "get", "accounts:password_reset_done": "get",
+               "accounts:password_reset_confirm": "get", "accounts:password_reset_complete": "get"}
+# Public URLs with arguments: a reset link that is not valid still answers (with a message), never a 500.
+PUBLIC_URL_KWARGS = {"accounts:password_reset_confirm": {"uidb64": "MQ", "token": "not-a-token"}}
 
 
 @pytest.fixture
@@ -705,6 +715,9 @@ def gated_objects(org):
         "accounts:role_edit": Role.objects.order_by("pk").first().pk, "api-role-detail": org.rep.role_id,
         "accounts:unit_edit": org.bj2.pk, "accounts:unit_delete": org.bj2.pk, "api-unit-detail": org.bj2.pk,
         "accounts:user_edit": org.rep.pk,
+        # Someone no viewer is: resetting their password must not send a viewer to the change-password page.
+        **dict.fromkeys(["accounts:user_reset_password", "accounts:user_remove_two_factor",
+                         "api-user-reset-password"], UserFactory(username="reset_target", org_unit=org.bj1).pk),
         "core:audit_detail": AuditEntry.objects.order_by("pk").first().pk,
         "api-auditentry-detail": AuditEntry.objects.order_by("pk").first().pk,
         "core:customfield_edit": CustomFieldDefinition.objects.create(
@@ -740,7 +753,7 @@ def test_every_gated_url_answers_by_the_role_action(org, gated_objects, viewer):
 
 def test_public_urls_answer_anonymous_callers_and_the_others_ask_them_to_sign_in():
     for url_name, method in PUBLIC_URLS.items():
-        response = getattr(APIClient(), method)(reverse(url_name))
+        response = getattr(APIClient(), method)(reverse(url_name, kwargs=PUBLIC_URL_KWARGS.get(url_name)))
         assert response.status_code in (200, 302, 400), (url_name, response.status_code)  # 400: no credentials
     for url_name, (method, _need) in GATED.items():
         try:
