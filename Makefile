@@ -7,6 +7,8 @@ CRM    := $(VENV)/bin/crm
 PORT   ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 CHROMIUM ?= /usr/bin/chromium
+# pytest-xdist workers: one per core by default (TEST_WORKERS=0 runs in one process)
+TEST_WORKERS ?= auto
 
 .PHONY: run test test-sqlite test-postgres test-fast e2e lint fuzz install install-test chromium \
         messages demo bench clean
@@ -46,10 +48,10 @@ test: install-test chromium lint
 	$(MAKE) --no-print-directory fuzz
 
 test-sqlite: install-test
-	DATABASE_URL= $(PY) -m pytest -q
+	DATABASE_URL= $(PY) -m pytest -q -n $(TEST_WORKERS)
 
 test-postgres: install-test
-	DATABASE_URL=$(PG_URL) $(PY) -m pytest -q
+	DATABASE_URL=$(PG_URL) $(PY) -m pytest -q -n $(TEST_WORKERS)
 
 ## test-fast: the suite without browser tests
 test-fast: install-test

@@ -14,6 +14,7 @@ import re
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -107,8 +108,6 @@ def exception_handler(exc, context):
 
 
 def _body_too_large():
-    from django.conf import settings
-
     return _("The request body is too large: at most %(n)d bytes.") % {"n": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
 
 
