@@ -37,6 +37,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.accounts.permissions import require
+from crm.core.audit import record_bulk
+from crm.core.choices import AuditAction
 from crm.core.jobs import enqueue_on_commit
 
 from . import aggregation, scoring
@@ -705,22 +707,9 @@ ORDER BY p.customer_id"""
         new.append(Todo(owner_id=owner_id, customer_id=customer_id, kind=TodoKind.VALUE_ALERT, title=title[:200],
                         due_on=due))
     created = Todo.objects.bulk_create(new, batch_size=1000)
-    _audit_created(Todo, created)
+    record_bulk(Todo, [
+        (o.pk, o, {"owner_id": [None, o.owner_id], "customer_id": [None, o.customer_id], "kind": [None, o.kind],
+                   "title": [None, o.title], "due_on": [None, o.due_on.isoformat()]})
+        for o in created if o.pk
+    ], action=AuditAction.CREATE, actor=None)
     return len(created)
-
-
-def _audit_created(model, objects):
-    """Audit entries for rows written with ``bulk_create`` (which bypasses the audit signals)."""
-    from django.contrib.contenttypes.models import ContentType
-
-    from crm.core.choices import AuditAction
-    from crm.core.models import AuditEntry
-
-    content_type = ContentType.objects.get_for_model(model)
-    AuditEntry.objects.bulk_create([
-        AuditEntry(actor=None, source="system", action=AuditAction.CREATE, content_type=content_type,
-                   object_id=str(o.pk), object_repr=str(o)[:200],
-                   changes={"owner_id": [None, o.owner_id], "customer_id": [None, o.customer_id],
-                            "kind": [None, o.kind], "title": [None, o.title], "due_on": [None, o.due_on.isoformat()]})
-        for o in objects if o.pk
-    ], batch_size=1000)
