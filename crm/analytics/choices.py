@@ -26,6 +26,19 @@ class SnapshotStatus(models.TextChoices):
     FAILED = "failed", _("failed")
 
 
+class RefreshStage(models.TextChoices):
+    """The stages of a refresh, in order, as the progress bar names them."""
+
+    AGGREGATE = "aggregate", _("reading orders and interactions")
+    PRODUCTS = "products", _("analysing products")
+    SCORE = "score", _("computing RFM scores")
+    MODELS = "models", _("fitting the purchase models")
+    CLASSES = "classes", _("assigning value classes")
+    WRITE = "write", _("saving the results")
+    PUBLISH = "publish", _("publishing the results")
+    COMPLETE = "complete", _("complete")
+
+
 class ClvBasis(models.TextChoices):
     REVENUE = "revenue", _("revenue")
     MARGIN = "margin", _("gross margin")

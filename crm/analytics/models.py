@@ -12,7 +12,7 @@ from crm.core.models import ChangeLoggedModel
 from crm.core.visibility import RestrictedModel, RestrictedQuerySet
 from crm.customers.choices import RelationshipLevel
 
-from .choices import ClvBasis, ModelPeriod, SnapshotStatus, Tier, ValueClass
+from .choices import ClvBasis, ModelPeriod, RefreshStage, SnapshotStatus, Tier, ValueClass
 
 SHARE = [MinValueValidator(0), MaxValueValidator(1)]
 
@@ -97,7 +97,7 @@ class Snapshot(models.Model):
     started_at = models.DateTimeField(_("started"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     progress = models.PositiveSmallIntegerField(_("progress %"), default=0)
-    stage = models.CharField(_("stage"), max_length=100, blank=True)
+    stage = models.CharField(_("stage"), max_length=100, blank=True, choices=RefreshStage.choices)
     error = models.TextField(_("error"), blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="+")

@@ -37,10 +37,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.accounts.permissions import require
+from crm.core.audit import record_bulk
+from crm.core.choices import AuditAction
 from crm.core.jobs import enqueue_on_commit
 
 from . import aggregation, scoring
-from .choices import ClvBasis, SnapshotStatus
+from .choices import ClvBasis, RefreshStage, SnapshotStatus
 from .models import AnalyticsSettings, CustomerMetrics, Segment, Snapshot
 from .permissions import REFRESH_ACTION
 from .stats import analysis, bgnbd, holdout, rfm
@@ -138,9 +140,9 @@ def run_refresh(snapshot_id):
     try:
         settings = AnalyticsSettings.load()
         result = compute(snapshot.as_of, settings, stages=stages)
-        stages.start("write", 70)
+        stages.start(RefreshStage.WRITE, 70)
         write_metrics(snapshot.pk, result)
-        stages.start("publish", 95)
+        stages.start(RefreshStage.PUBLISH, 95)
         with transaction.atomic():
             previous = Snapshot.objects.filter(status=SnapshotStatus.COMPLETE).order_by("-finished_at", "-id").first()
             alerts = create_value_alerts(previous, snapshot) if previous else 0
@@ -148,7 +150,7 @@ def run_refresh(snapshot_id):
             results = jsonable({**result.results, "value_alerts": alerts, "timings": stages.timings,
                                 "total_seconds": round(time.perf_counter() - started, 3)})
             Snapshot.objects.filter(pk=snapshot.pk).update(
-                status=SnapshotStatus.COMPLETE, finished_at=timezone.now(), progress=100, stage="complete",
+                status=SnapshotStatus.COMPLETE, finished_at=timezone.now(), progress=100, stage=RefreshStage.COMPLETE,
                 results=results, customers=result.n, settings_used=settings_dict(settings), error="")
         prune_snapshots(settings.keep_snapshots)
     except Exception as exc:
@@ -197,14 +199,14 @@ def compute(as_of, settings, *, stages=None):
     as_of_day = aggregation.day_number(as_of)
     period_days = PERIOD_DAYS[settings.period]
 
-    stages.start("aggregate", 5)
+    stages.start(RefreshStage.AGGREGATE, 5)
     history = aggregation.customer_history(window)
     i_ids, i_counts = aggregation.interaction_counts(window)
-    stages.start("products", 25)
+    stages.start(RefreshStage.PRODUCTS, 25)
     products = product_analyses(window)
     base = aggregation.customer_base()
 
-    stages.start("score", 35)
+    stages.start(RefreshStage.SCORE, 35)
     ids = history["customer"].astype(np.int64)
     n = len(ids)
     first = history["first_day"].astype(np.int64)
@@ -224,13 +226,13 @@ def compute(as_of, settings, *, stages=None):
     margin_factor = margin_rate if settings.clv_basis == ClvBasis.MARGIN else 1.0
     periods_per_year = analysis.PERIODS_PER_YEAR[settings.period]
     horizon = settings.clv_horizon_months / 12 * periods_per_year
-    stages.start("models", 45)
+    stages.start(RefreshStage.MODELS, 45)
     a = analysis.analyze(summary, horizon=horizon, annual_discount_rate=settings.annual_discount_rate,
                          margin=margin_factor, thresholds=(settings.high_value_share, settings.general_share),
                          segment_table=table)
     holdout_check = _holdout(history, window, settings, period_days) if n else None
 
-    stages.start("classes", 60)
+    stages.start(RefreshStage.CLASSES, 60)
     interactions = np.zeros(n)
     if len(i_ids) and n:
         pos = np.clip(np.searchsorted(ids, i_ids), 0, n - 1)
@@ -705,22 +707,9 @@ ORDER BY p.customer_id"""
         new.append(Todo(owner_id=owner_id, customer_id=customer_id, kind=TodoKind.VALUE_ALERT, title=title[:200],
                         due_on=due))
     created = Todo.objects.bulk_create(new, batch_size=1000)
-    _audit_created(Todo, created)
+    record_bulk(Todo, [
+        (o.pk, o, {"owner_id": [None, o.owner_id], "customer_id": [None, o.customer_id], "kind": [None, o.kind],
+                   "title": [None, o.title], "due_on": [None, o.due_on.isoformat()]})
+        for o in created if o.pk
+    ], action=AuditAction.CREATE, actor=None)
     return len(created)
-
-
-def _audit_created(model, objects):
-    """Audit entries for rows written with ``bulk_create`` (which bypasses the audit signals)."""
-    from django.contrib.contenttypes.models import ContentType
-
-    from crm.core.choices import AuditAction
-    from crm.core.models import AuditEntry
-
-    content_type = ContentType.objects.get_for_model(model)
-    AuditEntry.objects.bulk_create([
-        AuditEntry(actor=None, source="system", action=AuditAction.CREATE, content_type=content_type,
-                   object_id=str(o.pk), object_repr=str(o)[:200],
-                   changes={"owner_id": [None, o.owner_id], "customer_id": [None, o.customer_id],
-                            "kind": [None, o.kind], "title": [None, o.title], "due_on": [None, o.due_on.isoformat()]})
-        for o in objects if o.pk
-    ], batch_size=1000)

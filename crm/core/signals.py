@@ -1,9 +1,5 @@
 """Audit log receivers: the one place signals are used (STYLE: signals only for the audit log)."""
 
-import datetime
-import decimal
-import uuid
-
 from django.db.models.signals import m2m_changed, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
@@ -12,33 +8,16 @@ from .choices import AuditAction
 from .models import ChangeLoggedModel
 
 
-def _jsonable(value):
-    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal | uuid.UUID):
-        return str(value)
-    return value
-
-
-def _logged_fields(instance):
-    exclude = set(instance.audit_exclude)
-    return [f for f in instance._meta.concrete_fields if f.name not in exclude and not f.primary_key]
-
-
-def _snapshot(instance):
-    return {f.attname: _jsonable(getattr(instance, f.attname)) for f in _logged_fields(instance)}
-
-
 @receiver(pre_save)
 def _remember_before(sender, instance, raw=False, **kwargs):
     if raw or not isinstance(instance, ChangeLoggedModel):
         return
     before = None
     if instance.pk is not None and not instance._state.adding:
-        fields = [f.attname for f in _logged_fields(instance)]
+        fields = [f.attname for f in audit.logged_fields(type(instance))]
         before = type(instance)._base_manager.filter(pk=instance.pk).values(*fields).first()
         if before is not None:
-            before = {k: _jsonable(v) for k, v in before.items()}
+            before = {k: audit.jsonable(v) for k, v in before.items()}
     instance._audit_before = before
 
 
@@ -46,13 +25,12 @@ def _remember_before(sender, instance, raw=False, **kwargs):
 def _log_save(sender, instance, created, raw=False, **kwargs):
     if raw or not isinstance(instance, ChangeLoggedModel):
         return
-    after = _snapshot(instance)
+    after = audit.snapshot(instance)
     before = getattr(instance, "_audit_before", None)
     if created or before is None:
-        changes = {k: [None, v] for k, v in after.items() if v not in (None, "", {}, [])}
-        audit.record(instance, AuditAction.CREATE, changes)
+        audit.record(instance, AuditAction.CREATE, audit.created_changes(after))
         return
-    changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+    changes = audit.updated_changes(before, after)
     if changes:
         audit.record(instance, AuditAction.UPDATE, changes)
     instance._audit_before = after
@@ -62,7 +40,7 @@ def _log_save(sender, instance, created, raw=False, **kwargs):
 def _log_delete(sender, instance, **kwargs):
     if not isinstance(instance, ChangeLoggedModel):
         return
-    audit.record(instance, AuditAction.DELETE, {k: [v, None] for k, v in _snapshot(instance).items()})
+    audit.record(instance, AuditAction.DELETE, {k: [v, None] for k, v in audit.snapshot(instance).items()})
 
 
 @receiver(m2m_changed)

@@ -14,7 +14,7 @@ from django.utils.translation import ngettext
 from crm.accounts.choices import Action
 from crm.accounts.permissions import require
 from crm.accounts.queries import assignable_units, assignable_users
-from crm.core.audit import acting_as
+from crm.core.audit import acting_as, record_bulk
 from crm.core.custom_fields import clean_custom_fields
 from crm.core.phones import normalize_phone
 
@@ -285,30 +285,6 @@ def _chunks(items, size=BULK_CHUNK):
         yield items[start:start + size]
 
 
-def _bulk_audit(model, rows, *, actor, action=None):
-    """Audit entries for a bulk write (``rows``: (pk, text, changes)).  ``update()`` and
-    ``bulk_create()`` bypass the audit signals, so the bulk verbs write their entries here."""
-    from django.contrib.contenttypes.models import ContentType
-
-    from crm.core import audit
-    from crm.core.choices import AuditAction
-    from crm.core.models import AuditEntry
-
-    ctx = audit.current()
-    actor = actor if getattr(actor, "pk", None) else None
-    content_type = ContentType.objects.get_for_model(model, for_concrete_model=False)
-    AuditEntry.objects.bulk_create([
-        AuditEntry(
-            actor=actor, actor_repr=actor.get_username()[:150] if actor else "",
-            ip_address=ctx.ip_address if actor else None,
-            source=(ctx.source or "service") if actor else "system",
-            action=action or AuditAction.UPDATE, content_type=content_type, object_id=str(pk),
-            object_repr=str(text)[:200], changes=changes,
-        )
-        for pk, text, changes in rows
-    ], batch_size=BULK_CHUNK)
-
-
 def _display_names(user_ids):
     from crm.accounts.models import User
 
@@ -360,7 +336,7 @@ def _move_customers(moves, *, actor, now):
         if m["branch_id"] != m["to_branch_id"]:
             diff["branch_id"] = [m["branch_id"], m["to_branch_id"]]
         audit_rows.append((m["pk"], m["name"], diff))
-    _bulk_audit(Customer, audit_rows, actor=actor)
+    record_bulk(Customer, audit_rows, actor=actor)
 
 
 def _close_pool_warnings(customer_ids, *, actor, now):
@@ -374,7 +350,7 @@ def _close_pool_warnings(customer_ids, *, actor, now):
                      .values_list("pk", "title"))
         Todo.objects.filter(pk__in=[pk for pk, _title in todos]).update(done_at=now, updated_at=now)
         rows += [(pk, title, {"done_at": [None, now.isoformat()]}) for pk, title in todos]
-    _bulk_audit(Todo, rows, actor=actor)
+    record_bulk(Todo, rows, actor=actor)
 
 
 @transaction.atomic
@@ -527,7 +503,7 @@ def _warn_owners(rules, now):
                 todos.append(Todo(owner_id=row["owner_id"], customer_id=row["pk"], kind=TodoKind.POOL_WARNING,
                                   title=title[:200], due_on=max(returns_on, timezone.localdate(now))))
             todos = Todo.objects.bulk_create(todos, batch_size=BULK_CHUNK)
-            _bulk_audit(Todo, [
+            record_bulk(Todo, [
                 (t.pk, t.title, {"owner_id": [None, t.owner_id], "customer_id": [None, t.customer_id],
                                  "kind": [None, t.kind], "title": [None, t.title],
                                  "due_on": [None, t.due_on.isoformat()]})
@@ -613,8 +589,8 @@ def reassign_portfolio(*, actor, from_user, to_user=None, to_unit=None, reason: 
         for uid, items in groups.items():
             for chunk in _chunks([t["pk"] for t in items]):
                 Todo.objects.filter(pk__in=chunk).update(owner_id=uid, updated_at=now)
-        _bulk_audit(Todo, [(t["pk"], t["title"], {"owner_id": [from_user.pk, uid]})
-                           for uid, items in groups.items() for t in items], actor=actor)
+        record_bulk(Todo, [(t["pk"], t["title"], {"owner_id": [from_user.pk, uid]})
+                            for uid, items in groups.items() for t in items], actor=actor)
 
     moved = dict.fromkeys(by_id, 0)
     for customer in customers:

@@ -40,7 +40,6 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import NamedTuple
 
 from django.conf import settings
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Q
@@ -53,7 +52,6 @@ from crm.accounts.permissions import require
 from crm.core import audit
 from crm.core.audit import acting_as
 from crm.core.choices import AuditAction
-from crm.core.models import AuditEntry
 from crm.core.text import clean_text
 from crm.core.validators import date_out_of_range_message, in_date_range
 from crm.customers.models import Customer
@@ -507,23 +505,6 @@ def _order_unchanged(order: Order, clean: _CleanOrder, existing_lines) -> bool:
     return [_line_key(x) for x in existing_lines] == [_line_key(x) for x in clean.lines]
 
 
-def _jsonable(value):
-    if isinstance(value, datetime.datetime | datetime.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
-
-def _logged_fields():
-    exclude = set(Order.audit_exclude)
-    return [f for f in Order._meta.concrete_fields if f.name not in exclude and not f.primary_key]
-
-
-def _snapshot(order):
-    return {f.attname: _jsonable(getattr(order, f.attname)) for f in _logged_fields()}
-
-
 def _order_moment(order_date, now):
     """When an order "happened" for the timeline and the pool clock: noon of its day, never later than now."""
     moment = timezone.make_aware(datetime.datetime.combine(order_date, datetime.time(12)))
@@ -539,17 +520,14 @@ class _Writes:
     touched: dict = field(default_factory=dict)
 
     def created(self, order, *, actor, now):
-        after = _snapshot(order)
-        self.audit.append((order, AuditAction.CREATE,
-                           {k: [None, v] for k, v in after.items() if v not in (None, "", {}, [])}))
+        self.audit.append((order.pk, order, audit.created_changes(audit.snapshot(order)), AuditAction.CREATE))
         self.events.append(_order_event(order, actor=actor, now=now, created=True))
         self._touch(order, now)
 
     def updated(self, order, before, *, actor, now, status_before):
-        after = _snapshot(order)
-        changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+        changes = audit.updated_changes(before, audit.snapshot(order))
         if changes:
-            self.audit.append((order, AuditAction.UPDATE, changes))
+            self.audit.append((order.pk, order, changes, AuditAction.UPDATE))
         if status_before != order.status:
             self.events.append(_order_event(order, actor=actor, now=now, created=False))
         self._touch(order, now)
@@ -566,16 +544,7 @@ class _Writes:
         from crm.customers.services import touch_activity
 
         if self.audit:
-            ctx = audit.current()
-            actor = ctx.actor if getattr(ctx.actor, "pk", None) else None
-            content_type = ContentType.objects.get_for_model(Order)
-            AuditEntry.objects.bulk_create([
-                AuditEntry(actor=actor, actor_repr=(actor.get_username() if actor else "")[:150],
-                           ip_address=ctx.ip_address, source=ctx.source or "system", action=action,
-                           content_type=content_type, object_id=str(order.pk), object_repr=str(order)[:200],
-                           changes=changes)
-                for order, action, changes in self.audit
-            ], batch_size=1000)
+            audit.record_bulk(Order, self.audit)
         if self.events:
             record_events(self.events)
         if self.touched:
@@ -693,7 +662,7 @@ def _insert_one(clean, *, actor, writes, now):
 
 
 def _update_one(order, clean, *, actor, writes, now):
-    before, status_before = _snapshot(order), order.status
+    before, status_before = audit.snapshot(order), order.status
     _apply(order, clean, now)
     Order.objects.filter(pk=order.pk).update(
         **{name: getattr(order, name) for name in (*ORDER_VALUE_FIELDS, "external_ref", "updated_at")})
@@ -835,7 +804,7 @@ def _write_bulk(creates, updates, *, actor, now):
     if updates:
         changed = []
         for index, order, clean in updates:
-            before, status_before = _snapshot(order), order.status
+            before, status_before = audit.snapshot(order), order.status
             _apply(order, clean, now)
             writes.updated(order, before, actor=actor, now=now, status_before=status_before)
             changed.append(order)

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from crm.analytics.choices import SnapshotStatus
+from crm.analytics.choices import RefreshStage, SnapshotStatus
 from crm.analytics.models import CustomerMetrics, Segment, Snapshot
 from crm.customers.tests.factories import CustomerFactory
 
@@ -254,6 +254,27 @@ def test_refresh_starts_a_snapshot_and_the_progress_partial_polls_until_done(cli
     assert done["HX-Redirect"] == f"{reverse('analytics:dashboard')}?refreshed={snapshot.pk}"
     page = client.get(done["HX-Redirect"]).content.decode()
     assert "refresh-done" in ids_of(page)
+
+
+def _stage_shown(client, snapshot, language):
+    html = client.get(reverse("analytics:progress"), {"snapshot": snapshot.pk}, HTTP_HX_REQUEST="true",
+                      HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    return re.search(r'data-testid="refresh-stage">([^<]*)<', html).group(1)
+
+
+@pytest.mark.parametrize("stage,english,chinese", [
+    ("", "queued", "排队中"),
+    (RefreshStage.AGGREGATE, "reading orders and interactions", "读取订单和跟进记录"),
+    (RefreshStage.SCORE, "computing RFM scores", "计算 RFM 得分"),
+    (RefreshStage.MODELS, "fitting the purchase models", "拟合购买模型"),
+    (RefreshStage.PUBLISH, "publishing the results", "发布结果"),
+])
+def test_progress_bar_names_the_stage_in_the_users_language(client, org, stage, english, chinese):
+    client.force_login(org.ceo)
+    snapshot = Snapshot.objects.create(as_of=timezone.localdate(), status=SnapshotStatus.RUNNING, stage=stage,
+                                       progress=45)
+    assert _stage_shown(client, snapshot, "en") == english
+    assert _stage_shown(client, snapshot, "zh-hans") == chinese
 
 
 # --- settings ---------------------------------------------------------------------------------------------
