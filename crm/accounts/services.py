@@ -4,6 +4,7 @@ import hashlib
 
 from axes.utils import reset as reset_login_failures
 from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -77,6 +78,8 @@ def save_user(user: User, *, actor, password: str | None = None) -> User:
         _refuse_superuser_change(user, actor)
         if user.is_superuser:
             raise ValidationError({"is_superuser": _("Only a superuser can grant superuser status.")})
+    if password:
+        check_password_rules(password, user)
     was_active = User.objects.filter(pk=user.pk).values_list("is_active", flat=True).first() if user.pk else None
     with acting_as(actor):
         if password:
@@ -92,6 +95,17 @@ def save_user(user: User, *, actor, password: str | None = None) -> User:
     return user
 
 
+def check_password_rules(raw_password: str, user: User):
+    """Raise a ValidationError on the ``password`` field unless ``raw_password`` meets the password rules
+    (AUTH_PASSWORD_VALIDATORS) for ``user``.  :func:`save_user` and :func:`set_password` call it, so no
+    page, API call, command or import stores a password that breaks them; forms may call it earlier to
+    show the errors on their own fields."""
+    try:
+        validate_password(raw_password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from exc
+
+
 def _refuse_superuser_change(user: User, actor):
     if not actor.is_superuser and user.pk and User.objects.filter(pk=user.pk, is_superuser=True).exists():
         raise PermissionDenied(_("Only a superuser can change a superuser's account."))
@@ -102,14 +116,17 @@ def set_password(user: User, raw_password: str | None, *, actor, reason: Passwor
     """Give ``user`` a new password (``None``: an unusable one) and revoke their API token.
 
     Every way a password changes ends here: the user's own change page, an administrator's edit (pages,
-    API, Django admin), the e-mailed reset link and the ``changepassword`` command.  The caller has
-    checked the password against the password rules.  Other browser sessions of the user end because
-    the session hash depends on the password; the API token is deleted here, since it does not.
+    API, Django admin), the e-mailed reset link and the ``changepassword`` command.  A password that
+    breaks the password rules is refused (:func:`check_password_rules`).  Other browser sessions of the
+    user end because the session hash depends on the password; the API token is deleted here, since it
+    does not.
     """
     if actor is not None and actor.pk != user.pk:
         require(actor, Action.MANAGE_SETTINGS)
         _refuse_superuser_change(user, actor)
     user = _concrete_user(user)
+    if raw_password is not None:
+        check_password_rules(raw_password, user)
     if raw_password is None:
         user.set_unusable_password()
     else:

@@ -243,7 +243,7 @@ def transition_matrix(user, from_snapshot, to_snapshot, dimension="segment"):
     else:
         order = list(scoring.TIER_KEYS)
     seen = {k for pair in cells for k in pair}
-    categories = [k for k in order if k in seen or k] + sorted(k for k in seen if k not in order and k) + [""]
+    categories = [k for k in order if k in seen] + sorted(k for k in seen if k not in order and k) + [""]
     return {
         "dimension": dimension,
         "from": getattr(from_snapshot, "pk", None), "to": getattr(to_snapshot, "pk", None),

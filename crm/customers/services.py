@@ -200,6 +200,34 @@ def assign_customer(customer: Customer, *, actor, owner, branch=None, reason="")
     return customer
 
 
+UNCHANGED = object()  # edit_customer: the owner or unit was not part of the edit
+
+
+@transaction.atomic
+def edit_customer(customer: Customer, *, actor, data: dict, tags=None, custom_fields=None, owner=UNCHANGED,
+                  branch=UNCHANGED, reason="") -> Customer:
+    """Change a customer's facts and, in the same transaction, its owner and unit: the edit page and the
+    API's PUT and PATCH.
+
+    ``owner`` or ``branch`` left out (or equal to the current one) stays as it is.  A new owner without a
+    new unit takes the customer into the owner's own unit, as with :func:`assign_customer`.  Moving the
+    customer needs the assign action: without it the change is refused on the field, never ignored.
+    """
+    owner = customer.owner if owner is UNCHANGED else owner
+    branch = customer.branch if branch is UNCHANGED else branch
+    moved = sorted(name for name, new, old in (("owner", owner, customer.owner), ("branch", branch, customer.branch))
+                   if new != old)
+    if moved and not actor.can(Action.ASSIGN):
+        refused = {"owner": _("Your role does not allow assigning customers to other users."),
+                   "branch": _("Your role does not allow moving customers to another unit.")}
+        raise ValidationError({name: [refused[name]] for name in moved})
+    new_branch = branch if "branch" in moved else None
+    update_customer(customer, actor=actor, data=data, tags=tags, custom_fields=custom_fields)
+    if moved:
+        assign_customer(customer, actor=actor, owner=owner, branch=new_branch, reason=reason)
+    return customer
+
+
 @transaction.atomic
 def delete_customer(customer: Customer, *, actor):
     """Delete a customer and its contacts.  Refused while orders refer to it: order history is kept

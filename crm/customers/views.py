@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -283,17 +282,11 @@ def customer_edit(request, pk):
     form = CustomerForm(request.POST or None, user=request.user, instance=customer, definitions=definitions)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        assignment = ({"owner": data.get("owner"), "branch": data.get("branch"), "reason": data.get("reason", "")}
+                      if form.can_assign else {})
         try:
-            with transaction.atomic():
-                services.update_customer(customer, actor=request.user, data=form.service_data(),
-                                         tags=list(data["tags"]), custom_fields=form.custom_values())
-                if form.assignment_changed():
-                    owner, branch = data.get("owner"), data.get("branch")
-                    # A new owner without an explicit new unit takes the customer into their own unit.
-                    if branch is not None and branch.pk == customer.branch_id and owner is not None:
-                        branch = None
-                    services.assign_customer(customer, actor=request.user, owner=owner, branch=branch,
-                                             reason=data.get("reason", ""))
+            services.edit_customer(customer, actor=request.user, data=form.service_data(), tags=list(data["tags"]),
+                                   custom_fields=form.custom_values(), **assignment)
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:

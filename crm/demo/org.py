@@ -7,6 +7,7 @@ from django.contrib.auth.hashers import make_password
 
 from crm.accounts.choices import Action, DataScopeKind, UnitKind
 from crm.accounts.models import OrgUnit, Role, User
+from crm.accounts.services import check_password_rules
 
 # The documented demo password; DEMO_PASSWORD in the environment replaces it.
 DEFAULT_DEMO_PASSWORD = "kehu-demo-2025"
@@ -135,6 +136,7 @@ def build_users(units: dict, roles: dict, *, password: str) -> dict:
             email=f"{username}@huatong-demo.cn", org_unit=units[unit_key], role=roles[role],
             is_staff=role == ADMIN, is_superuser=role == ADMIN, password=password_hash,
         )
+        check_password_rules(password, users[username])  # the accounts are real ones, admin a superuser
     User.objects.bulk_create(users.values())
     users = {u.username: u for u in User.objects.filter(username__in=users)}
     for username, _n, _u, _r, manager, _w in USERS:

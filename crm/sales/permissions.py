@@ -10,6 +10,8 @@ each sales person).
 from crm.accounts.choices import Action
 from crm.accounts.permissions import require
 
+from .choices import OrderStatus
+
 CATALOGUE_ACTION = Action.MANAGE_SETTINGS
 
 
@@ -20,3 +22,14 @@ def require_catalogue(actor):
 
 def can_change_catalogue(user) -> bool:
     return bool(user and user.is_authenticated and user.can(CATALOGUE_ACTION))
+
+
+def order_is_deletable(order) -> bool:
+    """Only a draft order may be deleted; a confirmed one stays as history and is cancelled instead."""
+    return order.status == OrderStatus.DRAFT
+
+
+def can_delete_order(user, order) -> bool:
+    """The page shows the delete button when this holds; :func:`crm.sales.services.delete_order` enforces
+    the same rule for every caller."""
+    return bool(user and user.is_authenticated and user.can(Action.DELETE)) and order_is_deletable(order)

@@ -58,7 +58,7 @@ from crm.customers.models import Customer
 
 from .choices import OrderStatus, SalesChannel, StockMovementKind
 from .models import ChannelPartner, Order, OrderLine, Product, ProductCategory, StockMovement
-from .permissions import require_catalogue
+from .permissions import order_is_deletable, require_catalogue
 
 CENT = Decimal("0.01")
 QUANTUM = Decimal("0.001")
@@ -992,7 +992,7 @@ def delete_order(order: Order, *, actor):
     """Delete a draft order.  Orders that were confirmed stay as history: cancel them instead."""
     require(actor, Action.DELETE)
     _ensure_order_visible(actor, order)
-    if order.status != OrderStatus.DRAFT:
+    if not order_is_deletable(order):
         raise ValidationError({"status": [_("Only draft orders can be deleted; cancel the order instead.")]})
     with acting_as(actor):
         order.delete()

@@ -38,7 +38,7 @@ from .forms import (
     product_choices,
 )
 from .models import Order, Product
-from .permissions import CATALOGUE_ACTION, can_change_catalogue
+from .permissions import CATALOGUE_ACTION, can_change_catalogue, can_delete_order
 from .queries import order_for_detail, orders_for, products, stock_movements
 
 STOCK_MOVEMENTS_SHOWN = 50
@@ -297,7 +297,7 @@ def _order_page(request, order, *, status_form=None, status=200):
         "customer": order.customer,
         "status_form": (status_form or _status_form(order)) if user.can(Action.CHANGE) else None,
         "can_change": user.can(Action.CHANGE),
-        "can_delete": user.can(Action.DELETE) and order.status == OrderStatus.DRAFT,
+        "can_delete": can_delete_order(user, order),
         "audit_entries": list(history_for(order)[:AUDIT_ENTRIES_SHOWN]),
     }
     return render(request, "sales/order_detail.html", context, status=status)

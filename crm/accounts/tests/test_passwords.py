@@ -172,6 +172,52 @@ def test_set_password_for_someone_else_needs_manage_settings(org, rep_token):
     assert token_works(rep_token)
 
 
+def test_the_service_refuses_a_password_that_breaks_the_rules(org, rep_token):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as refused:
+        services.set_password(org.rep, "12345678", actor=org.rep, reason=PasswordEvent.CHANGED)
+    assert set(refused.value.message_dict) == {"password"}
+    assert "This password is entirely numeric." in refused.value.message_dict["password"]
+    with pytest.raises(ValidationError) as refused:
+        services.save_user(org.rep, actor=org.admin, password="rep")
+    assert set(refused.value.message_dict) == {"password"}
+    org.rep.refresh_from_db()
+    assert org.rep.check_password(PASSWORD) and token_works(rep_token)
+    assert password_events(org.rep) == []
+
+
+def test_changepassword_command_keeps_asking_until_the_password_meets_the_rules(org):
+    from django.core.management.base import CommandError
+
+    stderr = mock.MagicMock()
+    with mock.patch("getpass.getpass", side_effect=["12345678", "12345678", NEW, NEW]):
+        call_command("changepassword", "rep", stdout=mock.MagicMock(), stderr=stderr)
+    assert "This password is entirely numeric." in str(stderr.write.call_args_list)
+    org.rep.refresh_from_db()
+    assert org.rep.check_password(NEW)
+    with mock.patch("getpass.getpass", return_value="12345678"), pytest.raises(CommandError):
+        call_command("changepassword", "rep", stdout=mock.MagicMock(), stderr=mock.MagicMock())
+    org.rep.refresh_from_db()
+    assert org.rep.check_password(NEW)
+
+
+def test_createsuperuser_without_prompts_meets_the_password_rules(db, monkeypatch):
+    from django.core.management.base import CommandError
+
+    from crm.accounts.models import User
+
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "12345678")
+    with pytest.raises(CommandError, match="entirely numeric"):
+        call_command("createsuperuser", "--noinput", "--username", "root", "--email", "root@example.com",
+                     stdout=mock.MagicMock())
+    assert not User.objects.filter(username="root").exists()
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", NEW)
+    call_command("createsuperuser", "--noinput", "--username", "root", "--email", "root@example.com",
+                 stdout=mock.MagicMock())
+    assert User.objects.get(username="root").check_password(NEW)
+
+
 # --- reset by e-mail ------------------------------------------------------------------------------------
 @pytest.fixture
 def fresh_cache():

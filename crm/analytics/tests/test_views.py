@@ -222,7 +222,11 @@ def test_movement_between_two_snapshots(client, org, portfolio):
     partial = client.get(reverse("analytics:transitions"), {"from": earlier.pk, "to": current.pk,
                                                              "dimension": "tier"}, HTTP_HX_REQUEST="true")
     assert partial.status_code == 200
-    assert "High-value" in partial.content.decode() or "high-value" in partial.content.decode()
+    table = partial.content.decode()
+    table = table[table.index('data-testid="chart-transitions-table"'):table.index("</thead>")]
+    columns = re.findall(r'<th scope="col">([^<]*)</th>', table)
+    # only the tiers the rep's customers were in, then those not analysed; no "general"
+    assert columns == ["from ↓ / to →", "high-value", "small", "not analysed", "Total"]
 
 
 # --- refresh ----------------------------------------------------------------------------------------------
@@ -354,10 +358,10 @@ def test_customer_page_shows_the_figures_with_why(client, org, portfolio):
     panel = html[html.index('data-testid="customer-value-panel"'):]
     panel = panel[:panel.index("</section>")]
     assert "R 1" in panel and "F 5" in panel
-    assert "Can&#x27;t lose them" in panel or "Can't lose them" in panel
+    assert '<dd data-testid="value-segment"><span class="badge segment">Can&#x27;t lose them</span>' in panel
     assert "last purchase 12 days ago" in panel
     assert 'data-testid="value-at-risk"' in panel
-    assert "High-value" in panel or "high-value" in panel
+    assert '<dd data-testid="value-tier"><span class="badge tier-high">high-value</span>' in panel
     assert "price insensitivity" in panel
     assert "style=" not in panel
 

@@ -166,6 +166,18 @@ def test_owner_and_branch_need_assign(org, book):
     assert response.status_code == 200
 
 
+def test_update_with_new_owner_and_unchanged_unit_follows_the_owner(org, book):
+    customer = book["rep"]
+    # As on the edit page: a new owner with the unit sent back unchanged takes the customer into their unit.
+    response = client_for(org.bj_branch_mgr).patch(detail(customer), {"owner": org.other_team_rep.pk,
+                                                                       "branch": org.bj1.pk}, format="json")
+    assert response.status_code == 200, response.data
+    customer.refresh_from_db()
+    assert customer.owner == org.other_team_rep and customer.branch == org.bj2
+    change = OwnershipChange.objects.filter(customer=customer).first()
+    assert (change.changed_by, change.reason) == (org.bj_branch_mgr, "changed through the API")
+
+
 def test_assign_through_update_and_action(org, book):
     customer = book["rep"]
     manager = client_for(org.manager)

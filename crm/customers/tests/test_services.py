@@ -114,6 +114,37 @@ def test_update_ignores_owner_and_unknown_fields(org):
     assert (c.owner, c.created_by, c.city) == (org.rep, org.rep, "x")
 
 
+
+
+def test_edit_customer_changes_facts_and_owner_together(org):
+    c = make(org.rep)
+    services.edit_customer(c, actor=org.bj_branch_mgr, data={"city": "天津"}, owner=org.other_team_rep,
+                           branch=org.bj1, reason="换组")
+    c.refresh_from_db()
+    # A new owner with the unit left as it was takes the customer into the owner's own unit.
+    assert (c.city, c.owner, c.branch) == ("天津", org.other_team_rep, org.bj2)
+    last = OwnershipChange.objects.filter(customer=c).first()
+    assert (last.from_owner, last.to_owner, last.from_branch, last.to_branch, last.reason) == (
+        org.rep, org.other_team_rep, org.bj1, org.bj2, "换组")
+    services.edit_customer(c, actor=org.bj_branch_mgr, data={}, owner=org.rep, branch=org.bj)
+    c.refresh_from_db()
+    assert (c.owner, c.branch) == (org.rep, org.bj)  # a new unit named explicitly is kept
+    services.edit_customer(c, actor=org.rep, data={"city": "北京"})  # owner and unit left out: no move needed
+    c.refresh_from_db()
+    assert (c.city, c.owner, c.branch) == ("北京", org.rep, org.bj)
+
+
+def test_edit_customer_refuses_a_move_as_a_whole(org):
+    c = make(org.rep)
+    with pytest.raises(ValidationError) as refused:
+        services.edit_customer(c, actor=org.rep, data={"city": "天津"}, owner=org.teammate, branch=org.bj2)
+    assert set(refused.value.message_dict) == {"owner", "branch"}  # the role has no assign action
+    with pytest.raises(ValidationError) as refused:
+        services.edit_customer(c, actor=org.bj_branch_mgr, data={"city": "天津"}, owner=org.sh_rep)
+    assert "owner" in refused.value.message_dict  # outside the manager's reach
+    c.refresh_from_db()
+    assert (c.city, c.owner, c.branch) == ("", org.rep, org.bj1)
+    assert not OwnershipChange.objects.filter(customer=c).exclude(from_owner=None).exists()
 def test_assign_records_history_and_needs_assign_action(org):
     c = make(org.rep)
     with pytest.raises(PermissionDenied):

@@ -431,6 +431,16 @@ def test_edit_with_new_owner_goes_through_assignment(client, org):
         org.rep, org.sub, org.manager, "李销售休假")
 
 
+
+
+def test_edit_with_new_owner_and_unchanged_unit_follows_the_owner(client, org):
+    customer = services.create_customer(actor=org.rep, data=form_data())
+    login(client, org.bj_branch_mgr)
+    response = client.post(url("edit", customer.pk), form_data(city="天津", owner=org.other_team_rep.pk,
+                                                              branch=org.bj1.pk, reason="换组"))
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert (customer.city, customer.owner, customer.branch) == ("天津", org.other_team_rep, org.bj2)
 def test_edit_refused_assignment_rolls_back_the_whole_save(client, org):
     customer = services.create_customer(actor=org.rep, data=form_data())
     before = snapshot(customer)

@@ -3,6 +3,7 @@ import io
 import phonenumbers
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db.models import Count, F, Q
 
 from crm.accounts.choices import DataScopeKind
@@ -144,6 +145,13 @@ def test_demo_password_from_environment(monkeypatch):
     out = seed()
     assert "another-Secret-42" in out
     assert User.objects.get(username="admin").check_password("another-Secret-42")
+
+
+def test_a_demo_password_that_breaks_the_password_rules_is_refused(monkeypatch):
+    monkeypatch.setenv("DEMO_PASSWORD", "12345678")
+    with pytest.raises(CommandError, match="entirely numeric"):
+        seed()
+    assert not User.objects.exists()
 
 
 def test_generate_on_an_empty_database_creates_the_organisation():

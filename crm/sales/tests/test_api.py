@@ -169,6 +169,18 @@ def test_update_replaces_lines_and_status_action(org, book):
     assert client_for(org.manager).delete(f"{ORDERS}{order.pk}/").status_code == 400  # not a draft
 
 
+def test_delete_takes_drafts_and_refuses_confirmed_orders(org, book, products):
+    customer, confirmed = book["rep"]
+    draft = services.create_order(actor=org.rep, customer=customer, data={"order_date": today(), "status": "draft"},
+                                  lines=[{"product": products[0].pk, "quantity": 1}])
+    manager = client_for(org.manager)
+    refused = manager.delete(f"{ORDERS}{confirmed.pk}/")
+    assert refused.status_code == 400
+    assert refused.data == {"status": ["Only draft orders can be deleted; cancel the order instead."]}
+    assert manager.delete(f"{ORDERS}{draft.pk}/").status_code == 204
+    assert set(Order.objects.filter(customer=customer)) == {confirmed}
+
+
 # --- upsert by reference ----------------------------------------------------------------------------------
 
 def test_put_by_ref_creates_then_updates_one_order(org, book):

@@ -387,8 +387,9 @@ def test_only_drafts_can_be_deleted(org, customer, catalogue):
                                   lines=lines)
     with pytest.raises(PermissionDenied):
         services.delete_order(draft, actor=org.rep)  # the sales role has no delete action
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as refused:
         services.delete_order(confirmed, actor=org.manager)
+    assert refused.value.message_dict == {"status": ["Only draft orders can be deleted; cancel the order instead."]}
     services.delete_order(draft, actor=org.manager)
     assert list(Order.objects.all()) == [confirmed]
 

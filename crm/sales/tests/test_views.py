@@ -230,6 +230,18 @@ def test_delete_draft(client, org, products):
     assert response.status_code == 302 and not Order.objects.exists()
 
 
+def test_a_confirmed_order_cannot_be_deleted_from_its_page(client, org, products):
+    customer = CustomerFactory(owner=org.manager)
+    confirmed = services.create_order(actor=org.manager, customer=customer, data={"order_date": today()},
+                                      lines=[{"product": products[0].pk, "quantity": 1}])
+    login(client, org.manager)
+    assert 'data-testid="order-delete"' not in client.get(url("order_detail", confirmed.pk)).content.decode()
+    response = client.post(url("order_delete", confirmed.pk), follow=True)
+    assert response.redirect_chain == [(url("order_detail", confirmed.pk), 302)]
+    assert "Only draft orders can be deleted; cancel the order instead." in response.content.decode()
+    assert list(Order.objects.all()) == [confirmed]
+
+
 # --- list, partial and query counts ---------------------------------------------------------------
 
 def test_order_list_filters(client, org, products):

@@ -1,5 +1,6 @@
 """``crm seed_demo``: load the demo company 华通工业用品 (see crm/demo/seed.py)."""
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from crm.accounts.models import User
@@ -36,4 +37,7 @@ class Command(BaseCommand):
             raise SystemExit(1)
         if customers < 1 or (orders is not None and orders < 0) or (interactions is not None and interactions < 0):
             raise CommandError("--customers must be positive, --orders and --interactions not negative.")
-        seed_demo(seed=seed, customers=customers, orders=orders, interactions=interactions, out=self.stdout.write)
+        try:
+            seed_demo(seed=seed, customers=customers, orders=orders, interactions=interactions, out=self.stdout.write)
+        except ValidationError as exc:  # DEMO_PASSWORD breaks the password rules
+            raise CommandError(" ".join(exc.messages)) from exc
