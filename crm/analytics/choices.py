@@ -29,6 +29,7 @@ class SnapshotStatus(models.TextChoices):
 class RefreshStage(models.TextChoices):
     """The stages of a refresh, in order, as the progress bar names them."""
 
+    QUEUED = "queued", _("queued")
     AGGREGATE = "aggregate", _("reading orders and interactions")
     PRODUCTS = "products", _("analysing products")
     SCORE = "score", _("computing RFM scores")

@@ -82,7 +82,7 @@ def start_refresh(*, actor=None, as_of=None):
             _mark_failed(running.pk, _("Interrupted: the refresh did not finish."))
         snapshot = Snapshot.objects.create(
             as_of=as_of or timezone.localdate(), requested_by=actor if getattr(actor, "pk", None) else None,
-            stage="queued", settings_used=settings_dict(settings))
+            stage=RefreshStage.QUEUED, settings_used=settings_dict(settings))
     return snapshot, True
 
 

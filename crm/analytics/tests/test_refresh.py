@@ -24,7 +24,7 @@ from crm.activities.choices import TodoKind
 from crm.activities.models import Todo
 from crm.activities.tests.factories import InteractionFactory
 from crm.analytics import aggregation, queries, services
-from crm.analytics.choices import SnapshotStatus
+from crm.analytics.choices import RefreshStage, SnapshotStatus
 from crm.analytics.models import AnalyticsSettings, CustomerMetrics, Segment, Snapshot
 from crm.analytics.stats import bgnbd, clv, rfm
 from crm.customers.tests.factories import CustomerFactory
@@ -402,3 +402,12 @@ def test_composition(data):
     assert sum(r["customers"] for r in comp["type"]) == 7  # every customer, G included
     assert sum(r["analysed"] for r in comp["branch"]) == 6
     assert {r["key"]: r["analysed"] for r in comp["tier"]} == {"high": 4, "general": 1, "small": 1}
+
+
+@pytest.mark.django_db
+def test_a_queued_refresh_has_a_stage_the_choices_and_the_schema_know():
+    """The API documents ``stage`` as the choices: a refresh that has not started yet must be one of them."""
+    snapshot, _created = services.start_refresh(as_of=AS_OF)
+    assert snapshot.stage == RefreshStage.QUEUED
+    assert snapshot.get_stage_display() == "queued"
+    snapshot.full_clean()
