@@ -96,6 +96,8 @@ class _Contract:
     ``list_view``   True when the URL lists records: ``make_record``'s record must be listed for the
                     allowed user and not for ``scoped_out``.
     ``ok_status``   statuses that count as allowed (200; a redirect for a POST that redirects)
+    ``headers``     request headers as the test client takes them (``{"HTTP_HX_REQUEST": "true"}`` for
+                    an htmx fragment)
 
     Methods to override: ``make_record(org)`` (the record the URL is about or lists, visible to
     ``allowed``), ``url_kwargs(record)`` / ``query(record)`` (path arguments, query string), ``data(org,
@@ -110,6 +112,7 @@ class _Contract:
     scoped_out: str | None = None
     list_view = False
     ok_status: tuple = (200,)
+    headers: dict = {}
     api = False
 
     # -- hooks ---------------------------------------------------------------------------------------------
@@ -156,10 +159,11 @@ class _Contract:
         body = self.data(org, record)
         url = self.url(record)
         if self.method == "get":
-            return client.get(url, self.query(record))
+            return client.get(url, self.query(record), **self.headers)
         if self.query(record):
             url = f"{url}?{'&'.join(f'{k}={v}' for k, v in self.query(record).items())}"
         kwargs = {"format": "json"} if self.api else {}
+        kwargs.update(self.headers)
         return getattr(client, self.method)(url, body if body is not None else {}, **kwargs)
 
     def where(self, response, who):
