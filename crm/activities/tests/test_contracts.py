@@ -59,6 +59,12 @@ class TestTodoList(TodoRecord, PageContract):
         return {"who": "team", "status": ""}
 
 
+class TestTodoCreate(PageContract):
+    """Adding a to-do from the list needs create (an empty form comes back with its errors: 400)."""
+
+    url_name, method, denied, ok_status = "activities:todo_create", "post", ("viewer", "no_role"), (400,)
+
+
 class TestMyDay(PageContract):
     url_name = "activities:my_day"  # the caller's own to-dos and customers only
 

@@ -128,3 +128,18 @@ class TestPartnerListAPI(EndpointContract):
 
 class TestStockMovementListAPI(EndpointContract):
     url_name = "api-stockmovement-list"
+
+
+class TestStockMovementCreate(ProductRecord, PageContract):
+    """Posting a stock movement needs manage settings (an empty form comes back with its errors)."""
+
+    url_name, method, allowed, denied = "sales:stock_create", "post", "admin", ("rep", "viewer", "no_role")
+
+
+class TestOrderBulkAPI(EndpointContract):
+    """Bulk ingestion checks each order's customer inside (test_api.py); here the gate: create and change."""
+
+    url_name, method, denied = "api-order-bulk", "post", ("viewer", "no_role")
+
+    def data(self, org, record):
+        return []
