@@ -107,6 +107,11 @@ class TestCustomerListAPI(CustomerRecord, EndpointContract):
 class TestCustomerDetailAPI(CustomerRecord, EndpointContract):
     url_name = "api-customer-detail"
 
+    def grow(self, org, record):
+        record.tags.set([TagFactory(name=f"详情标签{i}") for i in range(5)])
+        for _ in range(5):
+            ContactFactory(customer=record)
+
 
 class TestCustomerHistoryAPI(CustomerRecord, EndpointContract):
     url_name = "api-customer-history"
