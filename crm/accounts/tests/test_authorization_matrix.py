@@ -17,13 +17,16 @@ matrix below, over pool customers in every unit.
 
 import csv
 import datetime
+import importlib
+import importlib.util
 import io
 import re
 from dataclasses import dataclass
 
 import pytest
+from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
-from django.urls import NoReverseMatch, URLResolver, get_resolver, reverse
+from django.urls import NoReverseMatch, URLResolver, get_resolver, include, path, reverse
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
@@ -35,6 +38,7 @@ from crm.activities.models import Interaction, TimelineEvent, Todo
 from crm.activities.tests.factories import InteractionFactory, TodoFactory
 from crm.analytics.models import CustomerMetrics, Snapshot
 from crm.core.models import AuditEntry, CustomFieldDefinition
+from crm.core.testing import contract_classes
 from crm.core.visibility import RestrictedModel
 from crm.customers.models import Contact, Customer, OwnershipChange, PoolRule
 from crm.customers.tests.factories import ContactFactory, CustomerFactory, TagFactory
@@ -180,14 +184,14 @@ PROBES = [
     Probe("api-customer-release", "post", ("change",), api=True, payload="release"),
 ]
 LIST_URLS = {"customers:list", "customers:export", "api-customer-list", "api-contact-list",
-             "activities:my_day", "activities:todo_list", "activities:interaction_list", "activities:todo_create"}
+             "activities:my_day", "activities:todo_list", "activities:interaction_list"}
 # A create in a list endpoint names its customer in the body: one outside the scope is an unknown id (400).
 CREATE_IN_LIST = {"api-contact-list", "api-interaction-list", "api-todo-list"}
-# Sales URLs about no single customer record: the catalogue (company-wide master data), the order list
-# (scoped like the customer list), the line-row fragment, and bulk ingestion (each order's customer is
-# checked inside: an invisible one is "customer not found", see crm/sales/tests/test_api.py).
-LIST_URLS |= {"sales:order_list", "sales:order_line_row", "sales:product_list", "sales:product_create",
-              "sales:product_detail", "sales:product_edit", "sales:stock_create", "api-order-bulk"}
+# The order list is scoped like the customer list.  The sales URLs about no single customer record — the
+# catalogue (company-wide master data), the line-row fragment, bulk ingestion (each order's customer is
+# checked inside: an invisible one is "customer not found", see crm/sales/tests/test_api.py) — have access
+# contracts in crm/sales/tests/test_contracts.py.
+LIST_URLS |= {"sales:order_list"}
 # An order sent by reference names its customer in the body too (and a reference of an order in another
 # scope is refused without showing it).
 CREATE_IN_LIST |= {"api-order-list", "api-order-by-ref"}
@@ -337,30 +341,94 @@ def test_lists_search_export_and_counts_return_exactly_the_scope(org, records, v
         assert names == {records[o][0].name for o in EXPECTED[viewer]}
 
 
-def _url_names():
-    """Every named URL of the project, in every namespace (the Django admin's apart: see below)."""
-    names = set()
-
-    def walk(patterns, namespace=None):
-        for p in patterns:
-            if isinstance(p, URLResolver):
-                walk(p.url_patterns, p.namespace or namespace)
-            elif p.name:
-                names.add(f"{namespace}:{p.name}" if namespace else p.name)
-
-    walk(get_resolver().url_patterns)
-    return {n for n in names if not n.startswith("admin:")}
-
-
 # The pool's endpoints not about one owned record are rows of the pool matrix below.
 POOL_API_URLS = {"api-pool-list", "api-pool-rule-list", "api-handover"}
 
 
-def test_every_url_is_in_the_matrix():
-    covered = ({p.url_name for p in PROBES} | LIST_URLS | POOL_URLS | POOL_API_URLS | {"customers:create"}
-               | set(GATED) | set(PUBLIC_URLS))
-    missing = _url_names() - covered
-    assert not missing, f"add these URLs to the authorization matrix: {sorted(missing)}"
+# --- the URL guard ---------------------------------------------------------------------------------------
+# Every URL pattern of the project, in every namespace and the API, must be exercised by an access test: a row
+# of this matrix (PROBES, LIST_URLS, the pool's, GATED, PUBLIC_URLS — each one requested by a test in this
+# file) or an access contract (a subclass of crm.core.testing.PageContract / EndpointContract in an app's
+# tests/test_contracts.py, which the guard imports).  Whatever is neither is listed here with the reason.
+EXEMPT_NAMESPACES = {
+    # Django's own admin: staff only through Django's checks, which we do not re-test per model;
+    # test_the_django_admin_is_for_staff_only below opens it as every role of the matrix.
+    "admin": "the Django admin",
+}
+EXEMPT_URLS = {
+    # name: why no access test covers it (none at present; a new entry needs a comment saying why)
+}
+
+
+def _url_patterns(patterns=None, namespace=None, prefix=""):
+    """(namespace, namespace-qualified name or None, route) of every URL pattern, through every include."""
+    for p in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(p, URLResolver):
+            inner = ":".join(n for n in (namespace, p.namespace) if n) or None
+            yield from _url_patterns(p.url_patterns, inner, prefix + str(p.pattern))
+        else:
+            yield namespace, (f"{namespace}:{p.name}" if namespace else p.name) if p.name else None, \
+                prefix + str(p.pattern)
+
+
+def _contract_url_names():
+    """The url_name of every access contract of every app (their test_contracts modules imported first)."""
+    for config in apps.get_app_configs():
+        module = f"{config.name}.tests.test_contracts"
+        if config.name.startswith("crm.") and importlib.util.find_spec(f"{config.name}.tests") \
+                and importlib.util.find_spec(module):
+            importlib.import_module(module)
+    return {cls.url_name for cls in contract_classes()}
+
+
+def _covered():
+    return ({p.url_name for p in PROBES} | LIST_URLS | POOL_URLS | POOL_API_URLS | set(GATED) | set(PUBLIC_URLS)
+            | _contract_url_names() | set(EXEMPT_URLS))
+
+
+def _uncovered(patterns=None):
+    """URL names no access test covers, and routes without a name (which no test can reverse)."""
+    covered = _covered()
+    names, unnamed = set(), set()
+    for namespace, name, route in _url_patterns(patterns):
+        if (namespace or "").split(":")[0] in EXEMPT_NAMESPACES:
+            continue
+        if name is None:
+            unnamed.add(route)
+        elif name not in covered:
+            names.add(name)
+    return sorted(names), sorted(unnamed)
+
+
+def test_every_url_has_an_access_test():
+    names, unnamed = _uncovered()
+    assert not unnamed, (
+        f"these URL patterns have no name, so no access test can reach them: {unnamed}. "
+        "Give each a name= in its urls.py, then cover it as below.")
+    assert not names, (
+        f"these URLs have no access test: {names}.\n"
+        "For each, add a short class to crm/<app>/tests/test_contracts.py — a subclass of "
+        "crm.core.testing.PageContract (a page) or EndpointContract (an API endpoint) with url_name set to the "
+        "name above, the allowed and denied users and, for owned records, scoped_out and make_record() (see "
+        "docs/development.md, 'Testing a new page or endpoint').  A page or endpoint about owned records also "
+        "gets rows in crm/accounts/tests/test_authorization_matrix.py (PROBES or LIST_URLS); one that is public "
+        "by design goes in PUBLIC_URLS there, with a comment saying why.")
+    all_names = {name for _namespace, name, _route in _url_patterns()}
+    stale = sorted(_contract_url_names() - all_names)
+    assert not stale, f"access contracts name URLs that no longer exist: {stale} (rename or remove them)"
+
+
+def test_the_url_guard_catches_a_new_app():
+    """A new app's URLs, named or not, fail the guard until a test covers them."""
+    new_app = ([path("things/", _no_view, name="thing_list"), path("raw/", _no_view)], "newapp")
+    names, unnamed = _uncovered([*get_resolver().url_patterns, path("newapp/", include(new_app)),
+                                 path("api/new-things/", _no_view, name="api-newthing-list")])
+    assert names == ["api-newthing-list", "newapp:thing_list"]
+    assert unnamed == ["newapp/raw/"]
+
+
+def _no_view(request):
+    raise AssertionError("never called: the guard only reads the patterns")
 
 
 @pytest.mark.parametrize("viewer", VIEWERS)
@@ -693,12 +761,17 @@ GATED = {
     "api-partner-list": ("get", "view"), "api-partner-detail": ("get", "view"),
     "api-stockmovement-list": ("get", "view"), "api-stockmovement-detail": ("get", "view"),
 }
-# Open to anyone, signed in or not: the log-in and log-out, the language switch, the token endpoint, the
-# API schema and its documentation pages, the health check.
-PUBLIC_URLS = {"login": "get", "logout": "post", "set_language": "post", "api-token": "post", "api-schema": "get",
-               "api-docs": "get", "api-redoc": "get", "core:health": "get",
-               "accounts:password_reset": "get", "accounts:password_reset_done": "get",
-               "accounts:password_reset_confirm": "get", "accounts:password_reset_complete": "get"}
+# Open to anyone, signed in or not — the URL guard's exemptions from the sign-in rule, each with its reason.
+PUBLIC_URLS = {
+    "login": "get", "logout": "post",  # signing in and out happens before and after a session
+    "set_language": "post",  # the language switch works on the log-in page too
+    "api-token": "post",  # exchanges a user name and password for a token: the API's log-in
+    "api-schema": "get", "api-docs": "get", "api-redoc": "get",  # the API's description, no data
+    "core:health": "get",  # the load balancer's health check: the database answers, nothing more
+    # a forgotten password is reset without a session: request, sent, the link from the mail, done
+    "accounts:password_reset": "get", "accounts:password_reset_done": "get",
+    "accounts:password_reset_confirm": "get", "accounts:password_reset_complete": "get",
+}
 # Public URLs with arguments: a reset link that is not valid still answers (with a message), never a 500.
 PUBLIC_URL_KWARGS = {"accounts:password_reset_confirm": {"uidb64": "MQ", "token": "not-a-token"}}
 

@@ -1,5 +1,7 @@
 """Log-in: throttled after repeated failures, session key rotated, idle timeout configured."""
 
+import re
+
 import pytest
 from django.conf import settings
 from django.urls import reverse
@@ -21,11 +23,20 @@ def test_login_with_good_password_redirects_and_rotates_session(org, client):
     assert client.session.get("_auth_user_id") == str(org.rep.pk)
 
 
+def _login_error(response):
+    found = re.search(rb'<div class="form-errors" role="alert">(.*?)</div>', response.content, re.S)
+    return found and found.group(1)
+
+
 def test_wrong_password_shows_error_without_saying_which_part(org, client):
+    # "username" alone is on every log-in page (the field's name): the error must be there, and the same
+    # whether the user exists or not.
     response = login(client, "rep", "wrong")
     assert response.status_code == 200
     assert "_auth_user_id" not in client.session
-    assert b"username" in response.content.lower()
+    wrong_password = _login_error(response)
+    assert wrong_password and b"username and password" in wrong_password
+    assert _login_error(login(client, "nobody-here", "wrong")) == wrong_password
 
 
 def test_repeated_failures_lock_the_account_for_that_address(org, client):
