@@ -561,6 +561,11 @@ def my_day_value_context(user):
     return {"value_day": {"snapshot": snapshot, "at_risk": at_risk, "due": due}}
 
 
+def my_day_value_panel(request, user):
+    """Context of the customer value section of "my day" (registered in apps.py)."""
+    return my_day_value_context(user)
+
+
 # --- the 360° panel -------------------------------------------------------------------------------------
 
 def customer_value_context(request, customer):

@@ -22,14 +22,12 @@ from rest_framework.request import Request
 
 from crm.accounts.choices import Action
 from crm.accounts.queries import assignable_units, assignable_users
-from crm.activities.views import customer_activity_context
-from crm.analytics.views import customer_value_context
 from crm.core.audit import history_for
 from crm.core.choices import CustomFieldType
 from crm.core.custom_fields import definitions_for
 from crm.core.pagination import KeysetPagination
 from crm.core.phones import format_phone
-from crm.sales.queries import order_summary
+from crm.core.registry import panel_context
 
 from . import services
 from .filtersets import METRIC_ORDERINGS, CustomerFilterSet
@@ -361,9 +359,8 @@ def customer_detail(request, pk):
         "can_assign": request.user.can(Action.ASSIGN),
         "can_delete": request.user.can(Action.DELETE),
         **_contacts_context(customer, customer.contacts.all()),
-        **customer_activity_context(request, customer),
-        "order_summary": order_summary(customer),
-        **customer_value_context(request, customer),
+        # The sections other apps add (orders, activities, customer value), in their registered order.
+        **panel_context("customer_detail", request, customer),
     }
     return render(request, "customers/customer_detail.html", context)
 
