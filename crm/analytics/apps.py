@@ -13,7 +13,7 @@ class AnalyticsConfig(AppConfig):
         from crm.core import registry, schedule
         from crm.core.registry import Kind, MenuEntry, Panel
 
-        from . import views
+        from . import filtersets, views
         from .choices import VALUE_ALERT_TODO
         from .tasks import nightly_refresh_task
 
@@ -29,6 +29,13 @@ class AnalyticsConfig(AppConfig):
         registry.panels.register("my_day", Panel(
             "analytics.value_day", "analytics/partials/my_day_value.html", order=10,
             context=views.my_day_value_panel))
+
+        # Segment, tier, value class … filters and the lifetime value, P(alive) and loyalty columns of the
+        # customer list.
+        for entry in filtersets.CUSTOMER_LIST_FILTERS:
+            registry.list_filters.register("customers.customer", entry)
+        for entry in filtersets.CUSTOMER_LIST_COLUMNS:
+            registry.list_columns.register("customers.customer", entry)
 
         registry.main_menu.register(MenuEntry("analytics", _("Analytics"), "analytics:dashboard", order=80,
                                               testid="nav-analytics"))

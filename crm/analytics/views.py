@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from crm.accounts.choices import Action
 from crm.core.views import action_required
-from crm.customers.choices import RelationshipLevel
+from crm.customers.choices import CustomerType, Industry, Province, RelationshipLevel
 
 from .choices import SnapshotStatus, Tier, ValueClass, segment_label
 from .forms import AnalyticsSettingsForm, SegmentTableForm, current_segments
@@ -223,7 +223,6 @@ def _composition(user, snapshot, summary):
     region and branch, with revenue and gross profit."""
     from django.db.models import Count, Sum
 
-    from crm.customers.choices import CustomerType, Industry, Province
 
     metrics = _queries().metrics_queryset(user, snapshot).order_by()
     dims = (

@@ -34,8 +34,10 @@ class Registry:
 
     def register(self, entry):
         existing = self._entries.get(entry.key)
-        if existing is not None and existing != entry:
-            raise ImproperlyConfigured(f"{self.name}: {entry.key!r} is registered twice.")
+        if existing is not None:
+            if existing != entry:
+                raise ImproperlyConfigured(f"{self.name}: {entry.key!r} is registered twice.")
+            return existing
         self._entries[entry.key] = entry
         return entry
 

@@ -15,7 +15,7 @@ from django.utils.translation import gettext
 
 from crm.activities.choices import InteractionKind, TimelineKind, TodoKind
 from crm.activities.models import Interaction, TimelineEvent, Todo
-from crm.sales.choices import ORDER_EVENT
+from crm.sales.choices import ORDER_EVENT, OrderStatus
 from crm.sales.models import Order, OrderLine
 
 from . import texts
@@ -64,7 +64,6 @@ class Labels:
 
     @classmethod
     def load(cls):
-        from crm.sales.choices import OrderStatus
 
         with translation.override(settings.LANGUAGE_CODE):
             return cls(
