@@ -14,12 +14,12 @@ class ActivitiesConfig(AppConfig):
         from . import services, views
         from .choices import TimelineKind, TodoKind
 
-        registry.timeline_kinds.register(Kind(TimelineKind.INTERACTION, TimelineKind.INTERACTION.label, order=20,
-                                              tab=True))
-        registry.timeline_kinds.register(Kind(TimelineKind.CASE, TimelineKind.CASE.label, order=40, tab=True))
-        registry.timeline_kinds.register(Kind(TimelineKind.NOTE, TimelineKind.NOTE.label, order=50))
-        for order, kind in enumerate(TodoKind, start=1):
-            registry.todo_kinds.register(Kind(kind.value, kind.label, order=order * 10))
+        # Its own kinds; customers, sales and analytics register theirs (ownership, order, pool warning …).
+        for kind, order, tab in ((TimelineKind.INTERACTION, 20, True), (TimelineKind.CASE, 40, True),
+                                 (TimelineKind.NOTE, 50, False)):
+            registry.timeline_kinds.register(Kind(kind.value, kind.label, order=order, tab=tab))
+        for kind, order in ((TodoKind.FOLLOW_UP, 10), (TodoKind.TASK, 20)):
+            registry.todo_kinds.register(Kind(kind.value, kind.label, order=order))
 
         # What earlier apps (customers) ask of activities without importing it.
         registry.provide("timeline.record_event", services.record_event)

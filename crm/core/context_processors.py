@@ -15,7 +15,6 @@ def navigation(request):
     signed_in = bool(user and user.is_authenticated)
     return {
         "crm_languages": settings.LANGUAGES,
-        "crm_can_manage": signed_in and registry.manages_settings(user),
         "crm_main_menu": _menu(registry.main_menu, user) if signed_in else [],
         "crm_settings_menu": _menu(registry.settings_menu, user) if signed_in else [],
     }

@@ -200,6 +200,28 @@ list_filters = SlotRegistry("list filters")
 list_columns = SlotRegistry("list columns")
 
 
+class _ContributedFilters:
+    """A FilterSet's ``base_filters``: its own, then those registered for its model, read when used (so
+    the page, the API and its schema all see them, whatever the order the apps load in)."""
+
+    def __init__(self, declared: dict, label: str):
+        self.declared, self.label = declared, label
+
+    def __get__(self, instance, owner):
+        return {**self.declared, **{entry.key: entry.filter() for entry in list_filters.entries(self.label)}}
+
+
+def with_list_filters(label: str):
+    """Class decorator for a django-filters ``FilterSet``: add the filters other apps register for the
+    model ``label`` (e.g. ``"customers.customer"``)."""
+
+    def decorate(filterset_class):
+        filterset_class.base_filters = _ContributedFilters(dict(filterset_class.base_filters), label)
+        return filterset_class
+
+    return decorate
+
+
 # --- services an earlier app needs from a later one ----------------------------------------------------
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ def _day_start(day):
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
+@registry.with_list_filters(CUSTOMER)
 class CustomerFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="filter_search",
                                   help_text=_("Name, pinyin initials, phone, or email"))
@@ -54,9 +55,6 @@ class CustomerFilterSet(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         self.with_metrics = with_metrics
         self.contributed = registry.list_filters.entries(CUSTOMER)
-        for contributed in self.contributed:
-            self.filters[contributed.key] = contributed.filter()
-            self.filters[contributed.key].model, self.filters[contributed.key].parent = self.queryset.model, self
 
     @property
     def qs(self):

@@ -230,3 +230,41 @@ def test_the_graph_script_writes_the_docs(fake_crm, tmp_path):
     text = doc.read_text()
     assert text.startswith("# Title\n\n") and text.endswith("\n\nAfter.\n") and "customers --> accounts" in text
     assert not depgraph.write_docs(depgraph.build(fake_crm), doc)
+
+
+def _name_filter():
+    import django_filters
+
+    return django_filters.CharFilter(field_name="name", lookup_expr="istartswith", label="Name starts with")
+
+
+def test_a_filterset_takes_the_filters_registered_for_its_model(monkeypatch, org):
+    import django_filters
+
+    from crm.customers.models import Customer
+
+    monkeypatch.setattr(registry, "list_filters", SlotRegistry("list filters"))
+
+    @registry.with_list_filters("tests.customer")
+    class Filters(django_filters.FilterSet):
+        city = django_filters.CharFilter()
+
+        class Meta:
+            model = Customer
+            fields = []
+
+    assert list(Filters.base_filters) == ["city"]
+    registry.list_filters.register("tests.customer", registry.ListFilter("starts", _name_filter))
+    assert list(Filters.base_filters) == ["city", "starts"]
+    CustomerFactory(name="Alpha", owner=org.rep)
+    CustomerFactory(name="Beta", owner=org.rep)
+    filterset = Filters({"starts": "al"}, queryset=Customer.objects.all())
+    assert [c.name for c in filterset.qs] == ["Alpha"]
+
+
+def test_customer_list_filters_and_columns_come_from_analytics():
+    from crm.customers.filtersets import CustomerFilterSet, metric_orderings
+
+    assert metric_orderings() == ("clv", "p_alive", "loyalty")
+    assert list(CustomerFilterSet.base_filters)[-7:] == [
+        "segment", "tier", "value_class", "at_risk", "due_this_week", "clv_min", "clv_max"]
