@@ -23,8 +23,6 @@ def metric_orderings() -> tuple[str, ...]:
     return tuple(column.key for column in registry.list_columns.entries(CUSTOMER) if column.sortable)
 
 
-
-
 def _day_start(day):
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
