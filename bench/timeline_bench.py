@@ -136,7 +136,9 @@ def generate(args, out=print):
 
     from crm.activities.choices import InteractionKind, RelationshipContent, TimelineKind
     from crm.activities.models import Interaction, TimelineEvent
+    from crm.customers.choices import OWNERSHIP_EVENT
     from crm.customers.models import Contact, Customer, OwnershipChange
+    from crm.sales.choices import ORDER_EVENT
 
     rng = random.Random(args.seed)
     started = time.perf_counter()
@@ -168,12 +170,12 @@ def generate(args, out=print):
                   for i in interactions]
         for k in range(n_ownership):
             a, b = rng.sample(reps, 2)
-            events.append(TimelineEvent(customer=target, at=when(), kind=TimelineKind.OWNERSHIP, actor=everyone,
+            events.append(TimelineEvent(customer=target, at=when(), kind=OWNERSHIP_EVENT, actor=everyone,
                                         title=f"{a.full_name} → {b.full_name}", detail="调整客户分配",
                                         source_type=ownership_ct, source_id=k + 1))
         for k in range(args.events - len(events)):
             amount = rng.randint(500, 80000)
-            events.append(TimelineEvent(customer=target, at=when(), kind=TimelineKind.ORDER, actor=rng.choice(reps),
+            events.append(TimelineEvent(customer=target, at=when(), kind=ORDER_EVENT, actor=rng.choice(reps),
                                         title=f"订单 SO-{k:06d} · ¥{amount:,}", detail="已确认",
                                         data={"total": amount}))
         TimelineEvent.objects.bulk_create(events, batch_size=2000)
@@ -264,9 +266,9 @@ def prepare_data(args, vendor):
 def scenarios(target):
     from django.urls import reverse
 
-    from crm.activities.choices import TimelineKind
     from crm.activities.models import TimelineEvent
     from crm.activities.queries import encode_cursor
+    from crm.sales.choices import ORDER_EVENT
 
     def cursor_at(position, kind=None):
         events = TimelineEvent.objects.filter(customer=target).order_by("-at", "-id")
@@ -277,8 +279,8 @@ def scenarios(target):
     detail = reverse("customers:detail", args=[target.pk])
     partial = reverse("activities:timeline", args=[target.pk])
     deep = cursor_at(4500 * TimelineEvent.objects.filter(customer=target).count() // 5000 - 1)
-    deep_orders = cursor_at(TimelineEvent.objects.filter(customer=target, kind=TimelineKind.ORDER).count() - 31,
-                            TimelineKind.ORDER)
+    deep_orders = cursor_at(TimelineEvent.objects.filter(customer=target, kind=ORDER_EVENT).count() - 31,
+                            ORDER_EVENT)
     return [
         ("360° page", detail, False),
         ("timeline partial, first page", partial, True),

@@ -6,3 +6,13 @@ class AccountsConfig(AppConfig):
     name = "crm.accounts"
     label = "accounts"
     verbose_name = _("Accounts and access")
+
+    def ready(self):
+        from crm.core.registry import MenuEntry, manages_settings, settings_menu
+
+        settings_menu.register(MenuEntry("org", _("Organisation"), "accounts:unit_list", order=10,
+                                         visible=manages_settings))
+        settings_menu.register(MenuEntry("users", _("Users"), "accounts:user_list", order=20,
+                                         visible=manages_settings))
+        settings_menu.register(MenuEntry("roles", _("Roles"), "accounts:role_list", order=30,
+                                         visible=manages_settings))

@@ -2,6 +2,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from crm.core import registry
+
 
 class InteractionKind(models.TextChoices):
     CALL = "call", _("phone call")
@@ -33,15 +35,27 @@ class RelationshipContent(models.TextChoices):
 
 
 class TodoKind(models.TextChoices):
+    """The kinds of to-do activities itself creates.  Other apps register theirs (with their labels) in
+    :data:`crm.core.registry.todo_kinds` from their ``AppConfig.ready()``."""
+
     FOLLOW_UP = "follow_up", _("follow-up")
     TASK = "task", _("task")
-    POOL_WARNING = "pool_warning", _("customer about to return to the pool")
-    VALUE_ALERT = "value_alert", _("customer value dropped")
 
 
 class TimelineKind(models.TextChoices):
-    ORDER = "order", _("order")
+    """The kinds of timeline event activities itself records; other apps register theirs in
+    :data:`crm.core.registry.timeline_kinds`."""
+
     INTERACTION = "interaction", _("interaction")
-    OWNERSHIP = "ownership", _("ownership")
-    CASE = "case", _("service case")
+    CASE = "case", _("service case")  # the service desk app takes it over when it comes
     NOTE = "note", _("note")
+
+
+def todo_kind_choices():
+    """Every registered to-do kind (the model field's choices, read when used)."""
+    return registry.todo_kinds.choices()
+
+
+def timeline_kind_choices():
+    """Every registered timeline event kind (the model field's choices, read when used)."""
+    return registry.timeline_kinds.choices()

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.accounts.models import User
 
-from .choices import InteractionKind, RelationshipContent, TimelineKind, TodoKind
+from .choices import InteractionKind, RelationshipContent, timeline_kind_choices, todo_kind_choices
 from .models import Interaction, TimelineEvent, Todo
 
 
@@ -45,7 +45,7 @@ class TodoFilterSet(django_filters.FilterSet):
     )
     owner = django_filters.ModelChoiceFilter(label=_("Assigned to"), queryset=User.objects.all())
     customer = django_filters.NumberFilter(label=_("Customer"), field_name="customer_id")
-    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=TodoKind.choices)
+    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=todo_kind_choices)
     status = django_filters.ChoiceFilter(
         label=_("Status"), method="filter_status",
         choices=[("open", _("open")), ("done", _("done"))],
@@ -69,7 +69,7 @@ class TodoFilterSet(django_filters.FilterSet):
 
 class TimelineEventFilterSet(django_filters.FilterSet):
     customer = django_filters.NumberFilter(label=_("Customer"), field_name="customer_id", required=True)
-    kind = django_filters.MultipleChoiceFilter(label=_("Kind"), choices=TimelineKind.choices)
+    kind = django_filters.MultipleChoiceFilter(label=_("Kind"), choices=timeline_kind_choices)
 
     class Meta:
         model = TimelineEvent

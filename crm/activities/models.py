@@ -10,7 +10,7 @@ from crm.core.models import ChangeLoggedModel, ExternalRefModel
 from crm.core.validators import NOTES_MAX_LENGTH, validate_date_range
 from crm.core.visibility import RestrictedModel, RestrictedQuerySet
 
-from .choices import Direction, InteractionKind, RelationshipContent, TimelineKind, TodoKind
+from .choices import Direction, InteractionKind, RelationshipContent, TodoKind, timeline_kind_choices, todo_kind_choices
 
 
 class Interaction(RestrictedModel, ChangeLoggedModel, ExternalRefModel):
@@ -64,7 +64,7 @@ class Todo(RestrictedModel, ChangeLoggedModel):
                                  on_delete=models.CASCADE, related_name="todos")
     interaction = models.ForeignKey(Interaction, verbose_name=_("from interaction"), null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="todos")
-    kind = models.CharField(_("kind"), max_length=12, choices=TodoKind.choices, default=TodoKind.TASK)
+    kind = models.CharField(_("kind"), max_length=12, choices=todo_kind_choices, default=TodoKind.TASK)
     title = models.CharField(_("title"), max_length=200)
     due_on = models.DateField(_("due"), validators=[validate_date_range])
     done_at = models.DateTimeField(_("done"), null=True, blank=True)
@@ -99,7 +99,7 @@ class TimelineEvent(RestrictedModel):
 
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="timeline_events")
     at = models.DateTimeField(_("time"))
-    kind = models.CharField(_("kind"), max_length=12, choices=TimelineKind.choices)
+    kind = models.CharField(_("kind"), max_length=12, choices=timeline_kind_choices)
     title = models.CharField(_("title"), max_length=200)
     detail = models.CharField(_("detail"), max_length=500, blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

@@ -16,7 +16,7 @@ from django.utils.dateparse import parse_datetime
 from crm.core.visibility import with_related_visibility
 from crm.customers.queries import customers_due_to_return
 
-from .choices import InteractionKind, RelationshipContent, TimelineKind, TodoKind
+from .choices import InteractionKind, RelationshipContent, TodoKind
 from .models import Interaction, TimelineEvent, Todo
 
 TIMELINE_PAGE_SIZE = 30
@@ -109,12 +109,6 @@ def timeline_page(user, customer, *, kinds=None, cursor=None, size=TIMELINE_PAGE
     rows = [_decorate(e) for e in rows[:size]]
     return TimelinePage(events=rows, next_cursor=encode_cursor(rows[-1]) if more else None,
                         kinds=list(kinds or []))
-
-
-TIMELINE_FILTERS = [
-    ("", None), (TimelineKind.ORDER, TimelineKind.ORDER), (TimelineKind.INTERACTION, TimelineKind.INTERACTION),
-    (TimelineKind.OWNERSHIP, TimelineKind.OWNERSHIP), (TimelineKind.CASE, TimelineKind.CASE),
-]
 
 
 # --- my day -------------------------------------------------------------------------------------------

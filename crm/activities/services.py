@@ -6,6 +6,7 @@ check the role's action, work only on records the actor can see, and run in one 
 """
 
 import datetime
+import itertools
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,7 +17,8 @@ from django.utils.translation import gettext as _
 from crm.accounts.choices import Action
 from crm.accounts.permissions import require
 from crm.accounts.queries import assignable_users
-from crm.core.audit import acting_as
+from crm.core.audit import acting_as, record_bulk
+from crm.core.choices import AuditAction
 from crm.customers.services import touch_activity
 
 from .choices import InteractionKind, TimelineKind, TodoKind
@@ -55,6 +57,69 @@ def record_events(events):
         customer = values.pop("customer")
         rows.append(_event(getattr(customer, "pk", customer), **values))
     return TimelineEvent.objects.bulk_create(rows, batch_size=2000)
+
+
+# --- to-dos written by other apps' services (in bulk, audited) ----------------------------------------
+
+TODO_CHUNK = 1000
+
+
+def create_todos(rows, *, actor) -> list[Todo]:
+    """Create many to-dos at once, audited as created by ``actor`` (None: the system).  ``rows`` are
+    dicts with ``owner_id``, ``customer_id``, ``kind`` (a registered to-do kind), ``title`` and
+    ``due_on``.  This is how other apps give someone a to-do (pool warnings, value alerts …): they never
+    write the to-do table themselves."""
+    todos = Todo.objects.bulk_create([
+        Todo(owner_id=row["owner_id"], customer_id=row.get("customer_id"), kind=row["kind"],
+             title=str(row["title"])[:200], due_on=row["due_on"])
+        for row in rows
+    ], batch_size=TODO_CHUNK)
+    record_bulk(Todo, [
+        (t.pk, t.title, {"owner_id": [None, t.owner_id], "customer_id": [None, t.customer_id],
+                         "kind": [None, t.kind], "title": [None, t.title], "due_on": [None, t.due_on.isoformat()]})
+        for t in todos if t.pk
+    ], actor=actor, action=AuditAction.CREATE)
+    return todos
+
+
+def _chunks(items, size=TODO_CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def close_open_todos(customer_ids, *, kind, actor, now) -> int:
+    """Mark the open to-dos of ``kind`` about these customers done (audited); returns how many."""
+    rows = []
+    for chunk in _chunks(list(customer_ids)):
+        todos = list(Todo.objects.filter(customer_id__in=chunk, kind=kind, done_at__isnull=True)
+                     .values_list("pk", "title"))
+        Todo.objects.filter(pk__in=[pk for pk, _title in todos]).update(done_at=now, updated_at=now)
+        rows += [(pk, title, {"done_at": [None, now.isoformat()]}) for pk, title in todos]
+    record_bulk(Todo, rows, actor=actor)
+    return len(rows)
+
+
+def open_todo_count(owner) -> int:
+    return Todo.objects.filter(owner=owner, done_at__isnull=True).count()
+
+
+def hand_over_todos(from_user, *, new_owners: dict, recipient_ids, actor, now) -> dict:
+    """A hand-over's to-dos: ``from_user``'s open to-dos follow their customer to its new owner
+    (``new_owners``: customer id → user id); the others go round ``recipient_ids`` in turn.  Returns
+    the moved to-dos (dicts with ``pk``, ``title``, ``customer_id``) per new owner."""
+    todos = list(Todo.objects.select_for_update().filter(owner=from_user, done_at__isnull=True)
+                 .order_by("pk").values("pk", "title", "customer_id"))
+    turn = itertools.cycle(sorted(recipient_ids))
+    groups = {}
+    for todo in todos:
+        uid = new_owners.get(todo["customer_id"]) or next(turn)
+        groups.setdefault(uid, []).append(todo)
+    for uid, items in groups.items():
+        for chunk in _chunks([t["pk"] for t in items]):
+            Todo.objects.filter(pk__in=chunk).update(owner_id=uid, updated_at=now)
+    record_bulk(Todo, [(t["pk"], t["title"], {"owner_id": [from_user.pk, uid]})
+                       for uid, items in groups.items() for t in items], actor=actor)
+    return groups
 
 
 # --- interactions ---------------------------------------------------------------------------------

@@ -19,24 +19,24 @@ from rest_framework.request import Request
 
 from crm.accounts.choices import Action
 from crm.accounts.queries import assignable_users
+from crm.core import registry
 from crm.core.pagination import KeysetPagination
+from crm.core.registry import panel_context
 from crm.core.views import action_required, relative_url
 from crm.customers.queries import customers_for
 
 from . import queries, services
-from .choices import TimelineKind
 from .filtersets import InteractionFilterSet, TodoFilterSet
 from .forms import InteractionForm, TodoForm
 
-TIMELINE_FILTERS = [
-    ("all", ""), ("order", TimelineKind.ORDER), ("interaction", TimelineKind.INTERACTION),
-    ("ownership", TimelineKind.OWNERSHIP), ("case", TimelineKind.CASE),
-]
-_TIMELINE_LABELS = {"all": gettext_lazy("all"), **dict(TimelineKind.choices)}
+
+def _timeline_filters():
+    """The timeline's tabs: "all", then each registered kind that asks for a tab, in registered order."""
+    return [("all", ""), *((kind.code, kind.code) for kind in registry.timeline_kinds if kind.tab)]
 
 
-
-
+def _timeline_label(name):
+    return gettext_lazy("all") if name == "all" else registry.timeline_kinds.label(name)
 
 
 def _visible_customer(request, pk):
@@ -56,7 +56,7 @@ def _keyset_page(request, queryset, ordering):
 # --- the customer's 360° page -------------------------------------------------------------------------
 
 def _timeline_kind(value):
-    return value if value in dict(TIMELINE_FILTERS) and value != "all" else ""
+    return value if value in dict(_timeline_filters()) and value != "all" else ""
 
 
 def _timeline_context(request, customer, *, kind="", cursor=None):
@@ -67,10 +67,10 @@ def _timeline_context(request, customer, *, kind="", cursor=None):
     base = reverse("activities:timeline", args=[customer.pk])
     detail = reverse("customers:detail", args=[customer.pk])
     filters = []
-    for name, value in TIMELINE_FILTERS:
+    for name, value in _timeline_filters():
         query = urlencode({"kind": name}) if value else ""
         filters.append({
-            "name": name, "label": _TIMELINE_LABELS[name], "active": value == kind,
+            "name": name, "label": _timeline_label(name), "active": value == kind,
             "url": f"{base}?{query}" if query else base,
             "page_url": f"{detail}?{urlencode({'timeline': name})}#timeline" if value else f"{detail}#timeline",
         })
@@ -150,12 +150,11 @@ def _apply_errors(form, exc: ValidationError):
 @action_required(Action.VIEW)
 @require_GET
 def my_day(request):
-    from crm.analytics.views import my_day_value_context
-
     day = queries.my_day(request.user, timezone.localdate())
     return render(request, "activities/my_day.html", {
         "day": day, "today": day.today, "can_change": request.user.can(Action.CHANGE),
-        **my_day_value_context(request.user),
+        # The sections other apps add (e.g. analytics' customers at risk and due to buy).
+        **panel_context("my_day", request, request.user),
     })
 
 

@@ -31,8 +31,11 @@ from dataclasses import dataclass
 import numpy as np
 from django.db import connection
 
+from crm.activities.models import Interaction
 from crm.customers.choices import CustomerType, Industry, Province
+from crm.customers.models import Customer
 from crm.sales.choices import REVENUE_STATUSES
+from crm.sales.models import Order, OrderLine, StockMovement
 
 EPOCH = datetime.date(1970, 1, 1)
 
@@ -117,8 +120,6 @@ def _sqlite_hint():
 def history_sql():
     """The per-customer aggregation: a daily sub-aggregate, a window for the first day and the gaps, one
     GROUP BY per customer, joined to the customer's attributes."""
-    from crm.customers.models import Customer
-    from crm.sales.models import Order
 
     order, customer = Order._meta.db_table, Customer._meta.db_table
     f8 = "DOUBLE PRECISION"
@@ -241,7 +242,6 @@ def interaction_counts(window):
     """``(customer ids, interaction counts)`` in the window (by the time the interaction happened)."""
     from django.utils import timezone
 
-    from crm.activities.models import Interaction
 
     tz = timezone.get_current_timezone()
     lower = datetime.datetime.combine(window.lower if window.start else datetime.date(1900, 1, 1), datetime.time.min)
@@ -255,7 +255,6 @@ def interaction_counts(window):
 def customer_base():
     """Every customer, counted by type, industry, province and branch: rows of
     ``(type_code, industry_code, province_code, branch_id or 0, count)``."""
-    from crm.customers.models import Customer
 
     sql = (f"SELECT {_code_sql('customer_type', TYPE_LEVELS)}, {_code_sql('industry', INDUSTRY_LEVELS)}, "
            f"{_code_sql('province', PROVINCE_LEVELS)}, COALESCE(branch_id, 0), COUNT(*) "
@@ -266,7 +265,6 @@ def customer_base():
 def product_sales(window):
     """Per product, from the lines of the revenue orders in the window: rows of
     ``(product_id, amount, cost, margin, quantity)``."""
-    from crm.sales.models import Order, OrderLine
 
     f8 = "DOUBLE PRECISION"
     sql = (f"SELECT l.product_id, CAST(SUM(l.amount) AS {f8}), CAST(SUM(l.cost) AS {f8}), "
@@ -285,7 +283,6 @@ def average_stock(start, end):
     was on hand: ``q · (end − day + 1) / (end − start + 1)``.  Products without movements are absent,
     so their turnover is unknown rather than infinite.
     """
-    from crm.sales.models import StockMovement
 
     days = (end - start).days + 1
     f8 = "DOUBLE PRECISION"

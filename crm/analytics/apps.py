@@ -10,9 +10,36 @@ class AnalyticsConfig(AppConfig):
     verbose_name = _("Analytics")
 
     def ready(self):
-        from crm.core import schedule
+        from crm.core import registry, schedule
+        from crm.core.registry import Kind, MenuEntry, Panel
 
+        from . import filtersets, views
+        from .choices import VALUE_ALERT_TODO
         from .tasks import nightly_refresh_task
 
         # The nightly refresh of the customer value analysis (R5.9: screening follows the data).
         schedule.register("analytics.refresh", nightly_refresh_task, every=datetime.timedelta(days=1))
+
+        registry.todo_kinds.register(Kind(VALUE_ALERT_TODO, _("customer value dropped"), order=40))
+        # The customer value panel heads the side column of the 360° page; "my day" shows the user's
+        # customers at risk and due to buy.
+        registry.panels.register("customer_detail", Panel(
+            "analytics.value", "analytics/partials/customer_value.html", order=10, column="side",
+            context=views.customer_value_context))
+        registry.panels.register("my_day", Panel(
+            "analytics.value_day", "analytics/partials/my_day_value.html", order=10,
+            context=views.my_day_value_panel))
+
+        # Segment, tier, value class … filters and the lifetime value, P(alive) and loyalty columns of the
+        # customer list.
+        for entry in filtersets.CUSTOMER_LIST_FILTERS:
+            registry.list_filters.register("customers.customer", entry)
+        for entry in filtersets.CUSTOMER_LIST_COLUMNS:
+            registry.list_columns.register("customers.customer", entry)
+
+        registry.main_menu.register(MenuEntry("analytics", _("Analytics"), "analytics:dashboard", order=80,
+                                              testid="nav-analytics"))
+        registry.settings_menu.register(MenuEntry("analytics_settings", _("Analytics settings"),
+                                                  "analytics:settings", order=60, visible=registry.manages_settings))
+        registry.settings_menu.register(MenuEntry("segments", _("RFM segments"), "analytics:segments", order=70,
+                                                  visible=registry.manages_settings))

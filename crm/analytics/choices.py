@@ -1,6 +1,9 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# The kind of to-do the analytics app contributes (registered in apps.py).
+VALUE_ALERT_TODO = "value_alert"
+
 
 class Tier(models.TextChoices):
     """Value tiers by cumulative share of gross profit (R5.2)."""

@@ -3,11 +3,16 @@
 import datetime
 
 import django_filters
+from django.db.models import F, FilteredRelation, Q, Subquery
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .choices import Tier, ValueClass
-from .models import CustomerMetrics, Snapshot
+from crm.core.registry import ListColumn, ListFilter
+
+from .choices import SnapshotStatus, Tier, ValueClass, segment_label
+from .models import CustomerMetrics, Segment, Snapshot
 from .queries import week_bounds
+from .stats.rfm import DEFAULT_SEGMENTS
 
 
 class CustomerMetricsFilterSet(django_filters.FilterSet):
@@ -49,3 +54,101 @@ class SnapshotFilterSet(django_filters.FilterSet):
     class Meta:
         model = Snapshot
         fields = ["status"]
+
+
+# --- what analytics adds to the customer list (registered in apps.py) ------------------------------------
+
+# Figures of the current snapshot, joined once (one row per customer per snapshot) and exposed on the
+# customer list under these names for filters, sorting (keyset: the figure, then id) and list columns.
+METRIC_COLUMNS = {
+    "metric_segment": "segment", "metric_tier": "tier", "metric_class": "value_class",
+    "metric_at_risk": "at_risk", "metric_next_purchase": "next_purchase_on",
+    "clv": "clv", "p_alive": "p_alive", "loyalty": "loyalty",
+}
+BOOLEAN_CHOICES = [("true", _("Yes")), ("false", _("No"))]
+
+
+def current_snapshot_id():
+    """The id of the current snapshot as a sub-select, so joining its figures costs no extra query (the
+    database evaluates it once)."""
+    return Subquery(Snapshot.objects.filter(status=SnapshotStatus.COMPLETE).order_by("-finished_at", "-id")
+                    .values("pk")[:1])
+
+
+def with_current_metrics(queryset, snapshot_id=None):
+    """Customers with the figures of snapshot ``snapshot_id`` (default: the current one; NULL where not
+    analysed): a LEFT JOIN on the (snapshot, customer) unique index, in the list's own query."""
+    snapshot_id = current_snapshot_id() if snapshot_id is None else snapshot_id
+    queryset = queryset.annotate(current_metrics=FilteredRelation(
+        "metrics", condition=Q(metrics__snapshot_id=snapshot_id)))
+    return queryset.annotate(**{name: F(f"current_metrics__{field}") for name, field in METRIC_COLUMNS.items()})
+
+
+def _segment_choices():
+    rows = list(Segment.objects.order_by("position", "id").values_list("key", "label"))
+    if not rows:
+        rows = [(key, label) for key, label, _cells in DEFAULT_SEGMENTS]
+    return [(key, segment_label(key, label)) for key, label in rows]
+
+
+def _filter_metric(queryset, name: str, value: str):
+    return queryset.filter(**{name: value}) if value else queryset  # name: the annotated column
+
+
+def _filter_at_risk(queryset, name, value):
+    return queryset.filter(metric_at_risk=value == "true") if value else queryset
+
+
+def _filter_due_this_week(queryset, name, value):
+    if value != "true":
+        return queryset
+    monday, sunday = week_bounds(timezone.localdate())
+    return queryset.filter(metric_next_purchase__gte=monday, metric_next_purchase__lte=sunday)
+
+
+def _segment_filter():
+    return django_filters.ChoiceFilter(label=_("RFM segment"), choices=_segment_choices,
+                                       field_name="metric_segment", method=_filter_metric)
+
+
+def _tier_filter():
+    return django_filters.ChoiceFilter(label=_("Value tier"), choices=Tier.choices, field_name="metric_tier",
+                                       method=_filter_metric)
+
+
+def _class_filter():
+    return django_filters.ChoiceFilter(label=_("Value class"), choices=ValueClass.choices,
+                                       field_name="metric_class", method=_filter_metric)
+
+
+def _at_risk_filter():
+    return django_filters.ChoiceFilter(label=_("At risk of churn"), choices=BOOLEAN_CHOICES, method=_filter_at_risk)
+
+
+def _due_this_week_filter():
+    return django_filters.ChoiceFilter(label=_("Due to buy this week"), choices=[("true", _("Yes"))],
+                                       method=_filter_due_this_week)
+
+
+def _clv_min_filter():
+    return django_filters.NumberFilter(label=_("Lifetime value from"), field_name="clv", lookup_expr="gte")
+
+
+def _clv_max_filter():
+    return django_filters.NumberFilter(label=_("Lifetime value up to"), field_name="clv", lookup_expr="lte")
+
+
+CUSTOMER_LIST_FILTERS = (
+    ListFilter("segment", _segment_filter, order=10, annotate=with_current_metrics),
+    ListFilter("tier", _tier_filter, order=20, annotate=with_current_metrics),
+    ListFilter("value_class", _class_filter, order=30, annotate=with_current_metrics),
+    ListFilter("at_risk", _at_risk_filter, order=40, annotate=with_current_metrics),
+    ListFilter("due_this_week", _due_this_week_filter, order=50, annotate=with_current_metrics),
+    ListFilter("clv_min", _clv_min_filter, order=60, annotate=with_current_metrics),
+    ListFilter("clv_max", _clv_max_filter, order=70, annotate=with_current_metrics),
+)
+CUSTOMER_LIST_COLUMNS = (
+    ListColumn("clv", _("Lifetime value"), order=10, annotate=with_current_metrics, sortable=True),
+    ListColumn("p_alive", _("P(alive)"), order=20, annotate=with_current_metrics, sortable=True),
+    ListColumn("loyalty", _("Loyalty"), order=30, annotate=with_current_metrics, sortable=True),
+)

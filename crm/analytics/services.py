@@ -36,13 +36,16 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.accounts.models import OrgUnit
 from crm.accounts.permissions import require
-from crm.core.audit import record_bulk
-from crm.core.choices import AuditAction
+from crm.activities.models import Todo
+from crm.activities.services import create_todos
 from crm.core.jobs import enqueue_on_commit
+from crm.customers.models import Customer
+from crm.sales.models import Order, Product, ProductCategory
 
 from . import aggregation, scoring
-from .choices import ClvBasis, RefreshStage, SnapshotStatus
+from .choices import VALUE_ALERT_TODO, ClvBasis, RefreshStage, SnapshotStatus, Tier
 from .models import AnalyticsSettings, CustomerMetrics, Segment, Snapshot
 from .permissions import REFRESH_ACTION
 from .stats import analysis, bgnbd, holdout, rfm
@@ -362,7 +365,6 @@ def _holdout(history, window, settings, period_days):
 def composition(history, base, *, tier, value_class):
     """Customer composition (R6.1): per type, industry, region (province) and branch — all customers and
     the analysed ones with their revenue and gross profit; per tier and value class the analysed ones."""
-    from crm.accounts.models import OrgUnit
 
     revenue, profit = history["revenue"], history["margin"]
     dims = {"type": ("type_code", 0, aggregation.TYPE_LEVELS), "industry": ("industry_code", 1,
@@ -400,7 +402,6 @@ def product_analyses(window):
     of goods sold, average stock at cost (time-weighted, from the stock movements; null without them),
     turnover = annualised cost of goods sold ÷ average stock at cost, cross ratio = margin rate ×
     turnover, contribution ratio = cross ratio × sales share."""
-    from crm.sales.models import Product, ProductCategory
 
     sales = aggregation.product_sales(window)
     if not len(sales):
@@ -440,7 +441,6 @@ def product_analyses(window):
 
 
 def _first_order_sql(window):
-    from crm.sales.models import Order
 
     return (f"SELECT MIN({aggregation._day_sql('o.order_date')}) FROM {Order._meta.db_table} o "
             f"WHERE {aggregation._order_filter()}", [window.lower, window.as_of])
@@ -677,12 +677,6 @@ def create_value_alerts(previous, snapshot):
     """A ``value_alert`` to-do for the owner of every customer that was high-value in ``previous`` and is
     not in ``snapshot`` (a lower tier, or no purchases in the window any more) — one per customer: none
     when the customer already has an open value alert.  Returns the number created."""
-    from crm.activities.choices import TodoKind
-    from crm.activities.models import Todo
-    from crm.customers.models import Customer
-
-    from .choices import Tier
-
     metrics, customers, todos = (CustomerMetrics._meta.db_table, Customer._meta.db_table, Todo._meta.db_table)
     sql = f"""
 SELECT p.customer_id, c.owner_id, c.name, COALESCE(n.tier, '')
@@ -694,7 +688,7 @@ WHERE p.snapshot_id = %s AND p.tier = %s AND (n.tier IS NULL OR n.tier <> %s) AN
                   AND t.done_at IS NULL)
 ORDER BY p.customer_id"""
     with connection.cursor() as cursor:
-        cursor.execute(sql, [snapshot.pk, previous.pk, Tier.HIGH, Tier.HIGH, TodoKind.VALUE_ALERT])
+        cursor.execute(sql, [snapshot.pk, previous.pk, Tier.HIGH, Tier.HIGH, VALUE_ALERT_TODO])
         rows = cursor.fetchall()
     if not rows:
         return 0
@@ -704,12 +698,6 @@ ORDER BY p.customer_id"""
     for customer_id, owner_id, name, tier in rows:  # only the customers that dropped, not the whole base
         now_in = labels.get(tier) or _("no purchases in the window")
         title = _("%(name)s is no longer a high-value customer (now: %(tier)s)") % {"name": name, "tier": now_in}
-        new.append(Todo(owner_id=owner_id, customer_id=customer_id, kind=TodoKind.VALUE_ALERT, title=title[:200],
-                        due_on=due))
-    created = Todo.objects.bulk_create(new, batch_size=1000)
-    record_bulk(Todo, [
-        (o.pk, o, {"owner_id": [None, o.owner_id], "customer_id": [None, o.customer_id], "kind": [None, o.kind],
-                   "title": [None, o.title], "due_on": [None, o.due_on.isoformat()]})
-        for o in created if o.pk
-    ], action=AuditAction.CREATE, actor=None)
-    return len(created)
+        new.append({"owner_id": owner_id, "customer_id": customer_id, "kind": VALUE_ALERT_TODO,
+                    "title": title[:200], "due_on": due})
+    return len(create_todos(new, actor=None))

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from crm.accounts.choices import Action
 from crm.core.views import action_required
-from crm.customers.choices import RelationshipLevel
+from crm.customers.choices import CustomerType, Industry, Province, RelationshipLevel
 
 from .choices import SnapshotStatus, Tier, ValueClass, segment_label
 from .forms import AnalyticsSettingsForm, SegmentTableForm, current_segments
@@ -223,7 +223,6 @@ def _composition(user, snapshot, summary):
     region and branch, with revenue and gross profit."""
     from django.db.models import Count, Sum
 
-    from crm.customers.choices import CustomerType, Industry, Province
 
     metrics = _queries().metrics_queryset(user, snapshot).order_by()
     dims = (
@@ -559,6 +558,11 @@ def my_day_value_context(user):
                    .order_by("-clv", "id")[:MY_DAY_SHOWN])
     due = list(queries.due_to_buy(user, today, mine=True, snapshot=snapshot)[:MY_DAY_SHOWN])
     return {"value_day": {"snapshot": snapshot, "at_risk": at_risk, "due": due}}
+
+
+def my_day_value_panel(request, user):
+    """Context of the customer value section of "my day" (registered in apps.py)."""
+    return my_day_value_context(user)
 
 
 # --- the 360° panel -------------------------------------------------------------------------------------

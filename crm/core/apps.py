@@ -9,3 +9,9 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from . import signals  # noqa: F401  (audit log receivers)
+        from .registry import MenuEntry, manages_settings, settings_menu
+
+        settings_menu.register(MenuEntry("fields", _("Custom fields"), "core:customfield_list", order=40,
+                                         visible=manages_settings))
+        settings_menu.register(MenuEntry("audit", _("Audit log"), "core:audit_list", order=90,
+                                         visible=manages_settings))

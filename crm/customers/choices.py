@@ -2,6 +2,10 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+# The kinds of timeline event and to-do the customers app contributes (registered in apps.py).
+OWNERSHIP_EVENT = "ownership"
+POOL_WARNING_TODO = "pool_warning"
+
 
 class CustomerKind(models.TextChoices):
     COMPANY = "company", _("company")

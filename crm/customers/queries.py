@@ -5,6 +5,10 @@ import re
 from django.db import connection
 from django.db.models import Func, Prefetch, Q, TextField, Value
 
+from crm.accounts.choices import Action
+from crm.accounts.models import User
+from crm.accounts.queries import branch_unit_ids
+from crm.core import registry
 from crm.core.phones import phone_search_prefix
 from crm.core.text import prefix_range
 
@@ -176,9 +180,6 @@ def pool_for(user):
     """The unowned customers ``user`` may claim: those of the user's branch with its sub-branches, or
     every unowned customer for a role whose scope is all records.  Pool customers are offered for
     claiming through this query, not through ``visible_to`` (their owner is nobody)."""
-    from crm.accounts.choices import Action
-    from crm.accounts.queries import branch_unit_ids
-
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return Customer.objects.none()
     if not user.can(Action.VIEW):
@@ -217,19 +218,15 @@ def customer_cap(user):
 
 def portfolio_counts(from_user) -> dict:
     """What a hand-over of ``from_user`` moves: their customers and their open to-dos."""
-    from crm.activities.models import Todo
-
     return {
         "customers": Customer.objects.filter(owner=from_user).count(),
-        "todos": Todo.objects.filter(owner=from_user, done_at__isnull=True).count(),
+        "todos": registry.call("todos.count_open", from_user),
     }
 
 
 def handover_candidates(actor):
     """Users whose portfolio ``actor`` may hand over: everyone within the actor's scope, including
     users who have left (inactive), since that is when a hand-over is needed."""
-    from crm.accounts.models import User
-
     scope = actor.data_scope()
     if scope.all:
         return User.objects.all()

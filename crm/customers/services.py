@@ -12,12 +12,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from crm.accounts.choices import Action
+from crm.accounts.models import User
 from crm.accounts.permissions import require
 from crm.accounts.queries import assignable_units, assignable_users
+from crm.core import registry
 from crm.core.audit import acting_as, record_bulk
 from crm.core.custom_fields import clean_custom_fields
 from crm.core.phones import normalize_phone
 
+from .choices import OWNERSHIP_EVENT, POOL_WARNING_TODO
 from .models import Contact, Customer, OwnershipChange
 from .queries import possible_duplicates
 
@@ -91,9 +94,6 @@ def _resolve_assignment(actor, owner, branch, *, current_owner=None, current_bra
 
 def _record_ownership(customer, *, actor, from_owner, from_branch, reason):
     """Write the ownership history and the timeline event of an owner or unit change."""
-    from crm.activities import services as activities
-    from crm.activities.choices import TimelineKind
-
     if from_owner == customer.owner and from_branch == customer.branch:
         return None
     change = OwnershipChange.objects.create(
@@ -104,8 +104,9 @@ def _record_ownership(customer, *, actor, from_owner, from_branch, reason):
         customer.owned_since = change.at if customer.owner_id else None
         Customer.objects.filter(pk=customer.pk).update(owned_since=customer.owned_since, pool_warned_at=None)
     pool = _("pool")
-    activities.record_event(
-        customer, kind=TimelineKind.OWNERSHIP, at=change.at, actor=actor, source=change, detail=reason,
+    registry.call(
+        "timeline.record_event", customer, kind=OWNERSHIP_EVENT, at=change.at, actor=actor, source=change,
+        detail=reason,
         title=f"{from_owner.display_name if from_owner else pool} → "
               f"{customer.owner.display_name if customer.owner else pool}",
     )
@@ -314,8 +315,6 @@ def _chunks(items, size=BULK_CHUNK):
 
 
 def _display_names(user_ids):
-    from crm.accounts.models import User
-
     return {u.pk: u.display_name for u in User.objects.filter(pk__in=[i for i in set(user_ids) if i])}
 
 
@@ -325,9 +324,6 @@ def _move_customers(moves, *, actor, now):
     unit) and chunk, then the ownership history, the timeline events and the audit entries in bulk —
     the same records :func:`_record_ownership` writes for one customer."""
     from collections import defaultdict
-
-    from crm.activities import services as activities
-    from crm.activities.choices import TimelineKind
 
     if not moves:
         return
@@ -350,9 +346,9 @@ def _move_customers(moves, *, actor, now):
     ], batch_size=BULK_CHUNK)
     names = _display_names([m["owner_id"] for m in moves] + [m["to_owner_id"] for m in moves])
     pool = _("pool")
-    activities.record_events([
+    registry.call("timeline.record_events", [
         {
-            "customer": m["pk"], "kind": TimelineKind.OWNERSHIP, "at": now, "actor": actor,
+            "customer": m["pk"], "kind": OWNERSHIP_EVENT, "at": now, "actor": actor,
             "source": change if change.pk else None, "detail": m["reason"],
             "title": f"{names.get(m['owner_id'], pool)} → {names.get(m['to_owner_id'], pool)}",
         }
@@ -369,16 +365,7 @@ def _move_customers(moves, *, actor, now):
 
 def _close_pool_warnings(customer_ids, *, actor, now):
     """Pool warnings of customers that changed hands are moot: mark them done (audited)."""
-    from crm.activities.choices import TodoKind
-    from crm.activities.models import Todo
-
-    rows = []
-    for chunk in _chunks(list(customer_ids)):
-        todos = list(Todo.objects.filter(customer_id__in=chunk, kind=TodoKind.POOL_WARNING, done_at__isnull=True)
-                     .values_list("pk", "title"))
-        Todo.objects.filter(pk__in=[pk for pk, _title in todos]).update(done_at=now, updated_at=now)
-        rows += [(pk, title, {"done_at": [None, now.isoformat()]}) for pk, title in todos]
-    record_bulk(Todo, rows, actor=actor)
+    registry.call("todos.close_open", customer_ids, kind=POOL_WARNING_TODO, actor=actor, now=now)
 
 
 @transaction.atomic
@@ -386,8 +373,6 @@ def claim_customer(customer: Customer, *, actor) -> Customer:
     """Take a customer from the actor's pool (see ``queries.pool_for``), within the role's cap on
     owned customers (``Role.max_customers``).  The customer joins the actor's unit."""
     from django.utils import timezone
-
-    from crm.accounts.models import User
 
     from .queries import customer_cap, pool_for
 
@@ -504,10 +489,6 @@ def _warn_owners(rules, now):
 
     from django.utils import timezone
 
-    from crm.activities.choices import TodoKind
-    from crm.activities.models import Todo
-    from crm.core.choices import AuditAction
-
     from .queries import _rule_q
 
     q, clock = _rule_q(rules, now=now, warn=True)
@@ -528,15 +509,9 @@ def _warn_owners(rules, now):
                 returns_on = timezone.localdate(row["activity_clock"] + datetime.timedelta(days=days))
                 title = _("Order or interaction with %(name)s by %(date)s, or it returns to the pool") % {
                     "name": row["name"], "date": returns_on.isoformat()}
-                todos.append(Todo(owner_id=row["owner_id"], customer_id=row["pk"], kind=TodoKind.POOL_WARNING,
-                                  title=title[:200], due_on=max(returns_on, timezone.localdate(now))))
-            todos = Todo.objects.bulk_create(todos, batch_size=BULK_CHUNK)
-            record_bulk(Todo, [
-                (t.pk, t.title, {"owner_id": [None, t.owner_id], "customer_id": [None, t.customer_id],
-                                 "kind": [None, t.kind], "title": [None, t.title],
-                                 "due_on": [None, t.due_on.isoformat()]})
-                for t in todos if t.pk
-            ], actor=None, action=AuditAction.CREATE)
+                todos.append({"owner_id": row["owner_id"], "customer_id": row["pk"], "kind": POOL_WARNING_TODO,
+                              "title": title[:200], "due_on": max(returns_on, timezone.localdate(now))})
+            registry.call("todos.create", todos, actor=None)
             total += len(rows)
 
 
@@ -548,12 +523,9 @@ def reassign_portfolio(*, actor, from_user, to_user=None, to_unit=None, reason: 
     owns (the least loaded first, ties by user id), so it is deterministic.  Every customer's move is
     recorded with who did it and why.  Returns what moved, per recipient."""
     import heapq
-    import itertools
 
     from django.db.models import Count
     from django.utils import timezone
-
-    from crm.activities.models import Todo
 
     from .queries import handover_candidates
 
@@ -607,25 +579,15 @@ def reassign_portfolio(*, actor, from_user, to_user=None, to_unit=None, reason: 
         _close_pool_warnings(moved_ids, actor=actor, now=now)
         # Open to-dos follow their customer; the others go round the recipients in turn.
         new_owner = {c["pk"]: c["to_owner_id"] for c in customers}
-        todos = list(Todo.objects.select_for_update().filter(owner=from_user, done_at__isnull=True)
-                     .order_by("pk").values("pk", "title", "customer_id"))
-        turn = itertools.cycle(sorted(by_id))
-        groups = {}
-        for todo in todos:
-            uid = new_owner.get(todo["customer_id"]) or next(turn)
-            groups.setdefault(uid, []).append(todo)
-        for uid, items in groups.items():
-            for chunk in _chunks([t["pk"] for t in items]):
-                Todo.objects.filter(pk__in=chunk).update(owner_id=uid, updated_at=now)
-        record_bulk(Todo, [(t["pk"], t["title"], {"owner_id": [from_user.pk, uid]})
-                            for uid, items in groups.items() for t in items], actor=actor)
+        groups = registry.call("todos.hand_over", from_user, new_owners=new_owner, recipient_ids=list(by_id),
+                               actor=actor, now=now)
 
     moved = dict.fromkeys(by_id, 0)
     for customer in customers:
         moved[customer["to_owner_id"]] += 1
     return {
         "customers": len(customers),
-        "todos": len(todos),
+        "todos": sum(len(items) for items in groups.values()),
         "recipients": [
             {"user": by_id[uid], "customers": moved[uid], "todos": len(groups.get(uid, []))}
             for uid in sorted(by_id, key=lambda i: (-moved[i], i))

@@ -22,17 +22,16 @@ from rest_framework.request import Request
 
 from crm.accounts.choices import Action
 from crm.accounts.queries import assignable_units, assignable_users
-from crm.activities.views import customer_activity_context
-from crm.analytics.views import customer_value_context
+from crm.core import registry
 from crm.core.audit import history_for
 from crm.core.choices import CustomFieldType
 from crm.core.custom_fields import definitions_for
 from crm.core.pagination import KeysetPagination
 from crm.core.phones import format_phone
-from crm.sales.queries import order_summary
+from crm.core.registry import panel_context
 
 from . import services
-from .filtersets import METRIC_ORDERINGS, CustomerFilterSet
+from .filtersets import CUSTOMER, CustomerFilterSet, metric_orderings
 from .forms import (
     AssignForm,
     ContactForm,
@@ -101,13 +100,20 @@ class CustomerListOrdering:
     """What the keyset paginator reads from a view: the ordering filter and its whitelist."""
 
     filter_backends = [KeysetOrderingFilter]
-    ordering_fields = ("name", "created_at", "updated_at", *METRIC_ORDERINGS)
     ordering = ("-created_at", "-id")
+
+    @property
+    def ordering_fields(self):
+        return ("name", "created_at", "updated_at", *metric_orderings())
 
 
 SORTABLE = [("name", gettext_lazy("Name")), ("created_at", gettext_lazy("Created")),
-            ("updated_at", gettext_lazy("Updated")), ("clv", gettext_lazy("Lifetime value")),
-            ("p_alive", gettext_lazy("P(alive)")), ("loyalty", gettext_lazy("Loyalty"))]
+            ("updated_at", gettext_lazy("Updated"))]
+
+
+def _sortable():
+    """The list's own sort columns, then those other apps add (analytics: lifetime value …)."""
+    return SORTABLE + [(c.key, c.label) for c in registry.list_columns.entries(CUSTOMER) if c.sortable]
 
 
 def _filterset(request, *, with_metrics=False):
@@ -133,7 +139,7 @@ def _relative(url):
 
 def _current_ordering(request):
     value = request.GET.get("ordering", "")
-    names = {name for name, _label in SORTABLE}
+    names = {name for name, _label in _sortable()}
     return value if value.lstrip("-") in names else "-created_at"
 
 
@@ -157,7 +163,7 @@ def customer_list(request):
         customer.phone_display = format_phone(customer.phone)
     ordering = _current_ordering(request)
     columns = []
-    for name, label in SORTABLE:
+    for name, label in _sortable():
         active = ordering.lstrip("-") == name
         descending = ordering.startswith("-")
         columns.append({
@@ -173,7 +179,7 @@ def customer_list(request):
         "previous_url": _relative(paginator.get_previous_link()),
         "ordering": ordering,
         "sort": {c["name"]: c for c in columns},
-        "metric_sorts": [c for c in columns if c["name"] in METRIC_ORDERINGS],
+        "metric_sorts": [c for c in columns if c["name"] in metric_orderings()],
         "export_query": _export_query(request),
         "can_create": request.user.can(Action.CREATE),
         "can_export": request.user.can(Action.EXPORT),
@@ -361,9 +367,8 @@ def customer_detail(request, pk):
         "can_assign": request.user.can(Action.ASSIGN),
         "can_delete": request.user.can(Action.DELETE),
         **_contacts_context(customer, customer.contacts.all()),
-        **customer_activity_context(request, customer),
-        "order_summary": order_summary(customer),
-        **customer_value_context(request, customer),
+        # The sections other apps add (orders, activities, customer value), in their registered order.
+        **panel_context("customer_detail", request, customer),
     }
     return render(request, "customers/customer_detail.html", context)
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext
 
 from crm.activities.choices import InteractionKind, TimelineKind, TodoKind
 from crm.activities.models import Interaction, TimelineEvent, Todo
+from crm.sales.choices import ORDER_EVENT, OrderStatus
 from crm.sales.models import Order, OrderLine
 
 from . import texts
@@ -63,7 +64,6 @@ class Labels:
 
     @classmethod
     def load(cls):
-        from crm.sales.choices import OrderStatus
 
         with translation.override(settings.LANGUAGE_CODE):
             return cls(
@@ -181,7 +181,7 @@ class HistoryWriter:
                 f'"order_date": "{d}"}}'
                 for i, s, t, g, d in zip(order_ids.tolist(), status_list, total, gm, day, strict=True)]
         seller = nullable(h.o_seller)
-        cols = [cust.tolist(), datetime_texts(noon), [TimelineKind.ORDER.value] * n, titles, [""] * n, seller,
+        cols = [cust.tolist(), datetime_texts(noon), [ORDER_EVENT] * n, titles, [""] * n, seller,
                 [self.order_type] * n, order_ids.tolist(), data]
         ended = np.flatnonzero(np.isin(h.o_status, [CANCELLED, RETURNED]))
         if len(ended):
@@ -194,7 +194,7 @@ class HistoryWriter:
             st = self.labels.order_status_title
             cols[0] += cust[ended].tolist()
             cols[1] += datetime_texts(np.minimum(later, self.now))
-            cols[2] += [TimelineKind.ORDER.value] * len(ended)
+            cols[2] += [ORDER_EVENT] * len(ended)
             cols[3] += [st % {"number": number[i], "status": self.labels.status_labels[status_list[i]]}
                         for i in ended.tolist()]
             cols[4] += reasons.tolist()

@@ -19,9 +19,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from crm.accounts.models import OrgUnit, User
-from crm.activities.choices import TimelineKind
 from crm.activities.models import Interaction, TimelineEvent, Todo
 from crm.core.text import pinyin_keys
+from crm.customers.choices import OWNERSHIP_EVENT
 from crm.customers.models import Contact, Customer, OwnershipChange
 from crm.sales.models import Order, OrderLine, Product, StockMovement
 from crm.sales.services import line_totals
@@ -204,7 +204,7 @@ def ownership_events(batch, org):
     content_type = ContentType.objects.get_for_model(OwnershipChange).pk
     rows = [r for r in batch.ownership if not (r[2] is None and r[7] == CREATED_REASON)]
     return [
-        [r[1] for r in rows], [r[8] for r in rows], [TimelineKind.OWNERSHIP.value] * len(rows),
+        [r[1] for r in rows], [r[8] for r in rows], [OWNERSHIP_EVENT] * len(rows),
         [f"{names.get(r[2], pool_name)} → {names.get(r[3], pool_name)}" for r in rows], [r[7] for r in rows],
         [r[6] for r in rows], [content_type] * len(rows), [r[0] for r in rows], ["{}"] * len(rows),
     ]

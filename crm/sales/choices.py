@@ -1,6 +1,9 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# The kind of timeline event the sales app contributes (registered in apps.py).
+ORDER_EVENT = "order"
+
 
 class OrderStatus(models.TextChoices):
     DRAFT = "draft", _("draft")

@@ -49,14 +49,16 @@ from django.utils.translation import gettext as _
 from crm.accounts.choices import Action
 from crm.accounts.models import User
 from crm.accounts.permissions import require
+from crm.activities.services import record_events
 from crm.core import audit
 from crm.core.audit import acting_as
 from crm.core.choices import AuditAction
 from crm.core.text import clean_text
 from crm.core.validators import date_out_of_range_message, in_date_range
 from crm.customers.models import Customer
+from crm.customers.services import touch_activity
 
-from .choices import OrderStatus, SalesChannel, StockMovementKind
+from .choices import ORDER_EVENT, OrderStatus, SalesChannel, StockMovementKind
 from .models import ChannelPartner, Order, OrderLine, Product, ProductCategory, StockMovement
 from .permissions import order_is_deletable, require_catalogue
 
@@ -540,9 +542,6 @@ class _Writes:
             self.touched[order.customer_id] = at
 
     def flush(self):
-        from crm.activities.services import record_events
-        from crm.customers.services import touch_activity
-
         if self.audit:
             audit.record_bulk(Order, self.audit)
         if self.events:
@@ -559,8 +558,6 @@ class _Writes:
 
 
 def _order_event(order, *, actor, now, created):
-    from crm.activities.choices import TimelineKind
-
     if created:
         title = _("Order %(number)s: %(total)s %(currency)s") % {
             "number": order.display_number, "total": order.total_amount, "currency": order.currency}
@@ -569,7 +566,7 @@ def _order_event(order, *, actor, now, created):
         title = _("Order %(number)s is now %(status)s") % {
             "number": order.display_number, "status": order.get_status_display()}
         at = now
-    return {"customer": order.customer_id, "kind": TimelineKind.ORDER, "title": title, "at": at,
+    return {"customer": order.customer_id, "kind": ORDER_EVENT, "title": title, "at": at,
             "actor": actor, "source": order, "detail": getattr(order, "_status_reason", ""),
             "data": {"order_id": order.pk, "status": order.status, "total_amount": str(order.total_amount),
                      "gross_margin": str(order.gross_margin), "order_date": order.order_date.isoformat()}}

@@ -39,7 +39,7 @@ from .forms import (
 )
 from .models import Order, Product
 from .permissions import CATALOGUE_ACTION, can_change_catalogue, can_delete_order
-from .queries import order_for_detail, orders_for, products, stock_movements
+from .queries import order_for_detail, order_summary, orders_for, products, stock_movements
 
 STOCK_MOVEMENTS_SHOWN = 50
 AUDIT_ENTRIES_SHOWN = 10
@@ -73,6 +73,11 @@ def _list_context(paginator, page, **extra):
     return {"page": page, "count": paginator.count, "count_capped": paginator.count_capped,
             "next_url": relative_url(paginator.get_next_link()),
             "previous_url": relative_url(paginator.get_previous_link()), **extra}
+
+
+def customer_orders_panel(request, customer):
+    """Context of the "Orders" panel of the customer's 360° page (registered in apps.py)."""
+    return {"order_summary": order_summary(customer)}
 
 
 # --- products ---------------------------------------------------------------------------------------

@@ -41,8 +41,8 @@ class TimelineEventFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"事件{n}")
 
 
-def bulk_events(customer, n, *, start=None, kinds=(TimelineKind.ORDER, TimelineKind.INTERACTION,
-                                                     TimelineKind.OWNERSHIP)):
+def bulk_events(customer, n, *, start=None, kinds=("order", TimelineKind.INTERACTION,
+                                                     "ownership")):
     """``n`` events for ``customer``, one a minute going back from ``start``; every third pair shares
     a timestamp so that the cursor's tie-break on id is exercised."""
     start = start or timezone.now() - datetime.timedelta(minutes=1)

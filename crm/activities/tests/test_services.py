@@ -239,9 +239,9 @@ def test_timeline_newest_first_and_filtered_by_kind(org):
     events = list(queries.timeline_for(org.rep, customer))
     assert len(events) == 9
     assert [(e.at, e.pk) for e in events] == sorted([(e.at, e.pk) for e in events], reverse=True)
-    orders = list(queries.timeline_for(org.rep, customer, kinds=[TimelineKind.ORDER]))
-    assert len(orders) == 3 and {e.kind for e in orders} == {TimelineKind.ORDER}
-    two = queries.timeline_for(org.rep, customer, kinds=[TimelineKind.ORDER, TimelineKind.OWNERSHIP])
+    orders = list(queries.timeline_for(org.rep, customer, kinds=["order"]))
+    assert len(orders) == 3 and {e.kind for e in orders} == {"order"}
+    two = queries.timeline_for(org.rep, customer, kinds=["order", "ownership"])
     assert two.count() == 6
 
 
@@ -271,8 +271,8 @@ def test_keyset_pages_walk_300_events_without_gaps_or_duplicates(org):
     expected = list(TimelineEvent.objects.filter(customer=customer).order_by("-at", "-id").values_list("pk", flat=True))
     assert seen == expected and len(set(seen)) == 300
     assert len(counts) == 10 and counts[0] == counts[9] == 1
-    orders, _counts = _walk(org.team_lead, customer, kinds=[TimelineKind.ORDER], size=7)
-    assert orders == [pk for pk in expected if TimelineEvent.objects.get(pk=pk).kind == TimelineKind.ORDER]
+    orders, _counts = _walk(org.team_lead, customer, kinds=["order"], size=7)
+    assert orders == [pk for pk in expected if TimelineEvent.objects.get(pk=pk).kind == "order"]
 
 
 def test_tampered_cursor_is_refused(org):

@@ -20,11 +20,10 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from crm.activities.choices import TodoKind
 from crm.activities.models import Todo
 from crm.activities.tests.factories import InteractionFactory
 from crm.analytics import aggregation, queries, services
-from crm.analytics.choices import RefreshStage, SnapshotStatus
+from crm.analytics.choices import VALUE_ALERT_TODO, RefreshStage, SnapshotStatus
 from crm.analytics.models import AnalyticsSettings, CustomerMetrics, Segment, Snapshot
 from crm.analytics.stats import bgnbd, clv, rfm
 from crm.customers.tests.factories import CustomerFactory
@@ -307,10 +306,10 @@ def test_a_failure_midway_keeps_the_previous_snapshot_current(data, monkeypatch)
 
 def test_value_alert_once_when_a_customer_drops_from_high_value(data, org):
     refresh()
-    assert not Todo.objects.filter(kind=TodoKind.VALUE_ALERT).exists()
+    assert not Todo.objects.filter(kind=VALUE_ALERT_TODO).exists()
     data["B"].orders.filter(order_date=D(2026, 6, 1)).update(status="returned")  # B leaves the analysis
     second = refresh()
-    alerts = Todo.objects.filter(kind=TodoKind.VALUE_ALERT)
+    alerts = Todo.objects.filter(kind=VALUE_ALERT_TODO)
     assert [(t.customer_id, t.owner_id) for t in alerts] == [(data["B"].pk, org.rep.pk)]
     assert second.results["value_alerts"] == 1
     third = refresh()

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm.accounts.models import OrgUnit, User
+from crm.accounts.queries import assignable_units, assignable_users
 from crm.core.api import CustomFieldsField, as_drf_validation_error
 from crm.core.custom_fields import clean_custom_fields
 
@@ -214,8 +215,6 @@ class HandoverSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=255)
 
     def __init__(self, *args, **kwargs):
-        from crm.accounts.queries import assignable_units, assignable_users
-
         from ..queries import handover_candidates
 
         super().__init__(*args, **kwargs)

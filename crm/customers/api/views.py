@@ -16,7 +16,7 @@ from crm.accounts.choices import Action
 from crm.core.api import ApiViewMixin, ManageSettingsPermission
 
 from .. import services
-from ..filtersets import METRIC_ORDERINGS, ContactFilterSet, CustomerFilterSet
+from ..filtersets import ContactFilterSet, CustomerFilterSet, metric_orderings
 from ..models import Contact, OwnershipChange, PoolRule, Tag
 from ..queries import customers_for, pool_for, pool_list
 from .serializers import (
@@ -57,9 +57,13 @@ DUPLICATE_RESPONSE = OpenApiResponse(
 class CustomerViewSet(ApiViewMixin, viewsets.ModelViewSet):
     serializer_class = CustomerSerializer
     filterset_class = CustomerFilterSet
-    # clv, p_alive, loyalty: figures of the current analytics snapshot (customers without one are left out).
-    ordering_fields = ["name", "created_at", "updated_at", *METRIC_ORDERINGS]
     ordering = ["-created_at"]
+
+    @property
+    def ordering_fields(self):
+        # Then the sortable columns other apps add: clv, p_alive, loyalty, figures of the current analytics
+        # snapshot (customers without one are left out).
+        return ["name", "created_at", "updated_at", *metric_orderings()]
     # claim: becoming the owner changes the customer.  release: the owner (change) or a manager (assign);
     # checked in the action, before the lookup, so a refused role is a 403 whatever the record.
     action_permissions = {"assign": Action.ASSIGN, "history": Action.VIEW, "claim": Action.CHANGE,

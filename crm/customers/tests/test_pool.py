@@ -7,11 +7,11 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from crm.activities.choices import TimelineKind, TodoKind
+from crm.activities.choices import TodoKind
 from crm.activities.models import TimelineEvent, Todo
 from crm.core.models import AuditEntry
 from crm.customers import services
-from crm.customers.choices import CustomerType
+from crm.customers.choices import OWNERSHIP_EVENT, POOL_WARNING_TODO, CustomerType
 from crm.customers.models import Customer, OwnershipChange, PoolRule
 from crm.customers.queries import customers_due_to_return, pool_for
 from crm.customers.tests.factories import CustomerFactory
@@ -105,7 +105,7 @@ def test_release_records_who_and_why_in_history_timeline_and_audit(org):
     change = OwnershipChange.objects.get(customer=customer)
     assert (change.from_owner, change.to_owner, change.changed_by, change.reason) == (
         org.rep, None, org.rep, "客户已转给经销商")
-    event = TimelineEvent.objects.get(customer=customer, kind=TimelineKind.OWNERSHIP)
+    event = TimelineEvent.objects.get(customer=customer, kind=OWNERSHIP_EVENT)
     assert event.detail == "客户已转给经销商" and event.actor == org.rep
     assert AuditEntry.objects.filter(object_id=str(customer.pk), actor=org.rep,
                                      changes__has_key="owner_id").exists()
@@ -160,7 +160,7 @@ def test_reclaim_per_type_rule_and_default_rule(org, rules):
     assert change.from_owner == org.rep and change.to_owner is None and change.changed_by is None
     assert "90 days" in change.reason
     assert "180 days" in OwnershipChange.objects.get(customer=key_stale).reason
-    assert TimelineEvent.objects.filter(customer=stale, kind=TimelineKind.OWNERSHIP).count() == 1
+    assert TimelineEvent.objects.filter(customer=stale, kind=OWNERSHIP_EVENT).count() == 1
     entry = AuditEntry.objects.get(object_id=str(stale.pk), action="update", changes__has_key="owner_id")
     assert entry.source == "system" and entry.actor is None and entry.changes["owner_id"] == [org.rep.pk, None]
 
@@ -171,7 +171,7 @@ def test_warning_window_creates_one_todo_once(org, rules):
     quiet = owned(org.rep, last=days_ago(70))
     assert set(customers_due_to_return(org.rep, now=NOW)) == {warned, key_warned}
     assert services.reclaim_inactive_customers(now=NOW) == {"returned": 0, "warned": 2}
-    todos = Todo.objects.filter(kind=TodoKind.POOL_WARNING)
+    todos = Todo.objects.filter(kind=POOL_WARNING_TODO)
     assert {t.customer_id for t in todos} == {warned.pk, key_warned.pk}
     todo = todos.get(customer=warned)
     assert todo.owner == org.rep and todo.due_on == timezone.localdate(days_ago(85) + datetime.timedelta(days=90))
@@ -180,7 +180,7 @@ def test_warning_window_creates_one_todo_once(org, rules):
     assert quiet.pool_warned_at is None
     # The next day's run warns nobody twice.
     assert services.reclaim_inactive_customers(now=NOW + datetime.timedelta(days=1)) == {"returned": 0, "warned": 0}
-    assert Todo.objects.filter(kind=TodoKind.POOL_WARNING).count() == 2
+    assert Todo.objects.filter(kind=POOL_WARNING_TODO).count() == 2
 
 
 def test_running_twice_changes_nothing(org, rules):
@@ -212,7 +212,7 @@ def test_activity_restarts_the_clock(org, rules):
     assert services.reclaim_inactive_customers(now=NOW + datetime.timedelta(days=91))["returned"] == 1
     customer.refresh_from_db()
     assert customer.owner is None
-    assert not Todo.objects.filter(customer=customer, kind=TodoKind.POOL_WARNING, done_at__isnull=True).exists()
+    assert not Todo.objects.filter(customer=customer, kind=POOL_WARNING_TODO, done_at__isnull=True).exists()
 
 
 def test_no_rules_no_run(org):
@@ -248,7 +248,7 @@ def test_handover_to_one_person_moves_customers_and_open_todos(org):
         change = OwnershipChange.objects.get(customer=customer)
         assert (change.from_owner, change.to_owner, change.changed_by, change.reason) == (
             org.rep, org.sub, org.manager, "离职")
-        assert TimelineEvent.objects.filter(customer=customer, kind=TimelineKind.OWNERSHIP, actor=org.manager).exists()
+        assert TimelineEvent.objects.filter(customer=customer, kind=OWNERSHIP_EVENT, actor=org.manager).exists()
         assert AuditEntry.objects.filter(object_id=str(customer.pk), actor=org.manager,
                                          changes__owner_id=[org.rep.pk, org.sub.pk]).exists()
 
