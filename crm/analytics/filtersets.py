@@ -5,12 +5,14 @@ import datetime
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
+from crm.core.filtersets import ScopedFilterSet
+
 from .choices import Tier, ValueClass
 from .models import CustomerMetrics, Snapshot
 from .queries import week_bounds
 
 
-class CustomerMetricsFilterSet(django_filters.FilterSet):
+class CustomerMetricsFilterSet(ScopedFilterSet):
     """Filters of ``/api/analytics/customers/``: "at risk, tier high, owner = me" and the like."""
 
     customer = django_filters.NumberFilter(field_name="customer_id", label=_("customer id"))
@@ -43,7 +45,7 @@ class CustomerMetricsFilterSet(django_filters.FilterSet):
 
 
 
-class SnapshotFilterSet(django_filters.FilterSet):
+class SnapshotFilterSet(ScopedFilterSet):
     status = django_filters.CharFilter(label=_("running, complete or failed"))
 
     class Meta:

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.accounts.models import OrgUnit, User
+from crm.core.filtersets import ScopedFilterSet
 
 from .choices import CustomerKind, CustomerStatus, CustomerType, Industry, Province, Source
 from .models import Contact, Customer, Tag
@@ -75,7 +76,10 @@ def _class_choices():
     return _analytics_choices().ValueClass.choices
 
 
-class CustomerFilterSet(django_filters.FilterSet):
+class CustomerFilterSet(ScopedFilterSet):
+    scoped_people = ("owner",)
+    scoped_units = ("branch",)
+
     q = django_filters.CharFilter(label=_("Search"), method="filter_search",
                                   help_text=_("Name, pinyin initials, phone, or email"))
     owner = django_filters.ModelChoiceFilter(label=_("Owner"), queryset=User.objects.all())
@@ -168,7 +172,7 @@ class CustomerFilterSet(django_filters.FilterSet):
         return queryset.filter(created_at__lt=_day_start(value + datetime.timedelta(days=1)))
 
 
-class ContactFilterSet(django_filters.FilterSet):
+class ContactFilterSet(ScopedFilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="filter_search")
     customer = django_filters.NumberFilter(field_name="customer_id")
     purchase_role = django_filters.CharFilter()

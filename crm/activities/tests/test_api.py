@@ -106,7 +106,11 @@ def test_interaction_filters(org):
     assert ids(customer=customer.pk) == [call.pk, visit.pk]
     assert ids(kind="visit") == [visit.pk]
     assert ids(content="feedback") == [call.pk]
-    assert ids(user=org.sub.pk) == [visit.pk]
+    assert ids(user=org.rep.pk) == [call.pk]
+    # The author filter offers only people inside the caller's scope: the rep's manager may filter by
+    # the colleague who logged the visit, the rep may not (a 400 under the parameter's name).
+    assert api(org.manager).get("/api/interactions/", {"user": org.sub.pk}).data["results"][0]["id"] == visit.pk
+    assert "user" in client.get("/api/interactions/", {"user": org.sub.pk}).data
     assert ids(occurred_before=(timezone.localdate() - datetime.timedelta(days=10)).isoformat()) == [visit.pk]
     assert set(ids(occurred_after=(timezone.localdate() - datetime.timedelta(days=1)).isoformat())) == {
         call.pk, other.pk}
