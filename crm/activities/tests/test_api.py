@@ -234,3 +234,18 @@ def test_timeline_event_shape(org):
     row = client.get("/api/timeline/", {"customer": customer.pk}).data["results"][0]
     assert row["source_type"] == "activities.interaction" and row["actor"] == org.rep.pk
     assert row["data"]["interaction"] == "email" and row["detail"] == "寄送目录"
+
+
+@pytest.mark.parametrize(("url", "param", "make"), [
+    ("/api/interactions/", "user", lambda customer, user: InteractionFactory(customer=customer, user=user)),
+    ("/api/todos/", "owner", lambda customer, user: TodoFactory(customer=customer, owner=user)),
+])
+def test_people_filters_accept_only_people_the_caller_may_see(org, url, param, make):
+    make(CustomerFactory(owner=org.rep), org.rep)
+    make(CustomerFactory(owner=org.sh_rep), org.sh_rep)
+    lead = api(org.team_lead)
+    response = lead.get(url, {param: org.rep.pk})
+    assert response.status_code == 200 and response.data["count"] == 1
+    response = lead.get(url, {param: org.sh_rep.pk})
+    assert response.status_code == 400 and list(response.data) == [param]
+    assert api(org.ceo).get(url, {param: org.sh_rep.pk}).data["count"] == 1
