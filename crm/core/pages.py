@@ -121,6 +121,13 @@ def paginate(request, queryset, *, ordering, ordering_fields=(), page_size=None)
                 previous_url=relative_url(paginator.get_previous_link()))
 
 
+def filter_errors_text(filterset):
+    """A filter set's errors as one line of text ("owner: Select a valid choice. …"), for a download
+    that cannot show a form."""
+    parts = [f"{name}: {' '.join(errors)}" for name, errors in filterset.errors.items()]
+    return _("The filters are not valid.") + " " + "; ".join(parts)
+
+
 # --- list pages -------------------------------------------------------------------------------------
 
 def wants_partial(request, target=None):

@@ -2,32 +2,35 @@
 goes through ``services``, and every record is fetched from the caller's visible queryset (a record
 outside the caller's scope is a 404, a missing role action a 403)."""
 
-import csv
 import functools
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm.accounts.choices import Action
 from crm.activities.views import customer_activity_context
 from crm.analytics.views import customer_value_context
 from crm.core.audit import history_for
-from crm.core.choices import CustomFieldType
 from crm.core.custom_fields import definitions_for
-from crm.core.pages import apply_validation_error, delete_page, edit_page, keyset_order, list_page
+from crm.core.pages import (
+    apply_validation_error,
+    delete_page,
+    edit_page,
+    filter_errors_text,
+    keyset_order,
+    list_page,
+)
 from crm.core.phones import format_phone
 from crm.sales.queries import order_summary
 
 from . import services
-from .filtersets import METRIC_ORDERINGS, CustomerFilterSet
+from .filtersets import CustomerFilterSet
 from .forms import (
     AssignForm,
     ContactForm,
@@ -47,9 +50,10 @@ from .queries import (
     portfolio_counts,
     search_q,
 )
+from .tables import custom_display as _custom_display
+from .tables import customer_table
 
 AUDIT_ENTRIES_SHOWN = 20
-EXPORT_CHUNK = 2000
 
 
 # --- access ---------------------------------------------------------------------------------------
@@ -83,13 +87,8 @@ def _visible_customer(request, pk):
 # --- list -----------------------------------------------------------------------------------------
 
 LIST_ORDERING = ("-created_at", "-id")
-LIST_ORDERING_FIELDS = ("name", "created_at", "updated_at", *METRIC_ORDERINGS)
 POOL_ORDERING = ("-updated_at", "-id")
 POOL_ORDERING_FIELDS = ("name", "updated_at")
-
-SORTABLE = [("name", gettext_lazy("Name")), ("created_at", gettext_lazy("Created")),
-            ("updated_at", gettext_lazy("Updated")), ("clv", gettext_lazy("Lifetime value")),
-            ("p_alive", gettext_lazy("P(alive)")), ("loyalty", gettext_lazy("Loyalty"))]
 
 
 def _filterset(request, *, with_metrics=False):
@@ -103,10 +102,9 @@ def _filterset(request, *, with_metrics=False):
     return filterset
 
 
-def _current_ordering(request):
+def _current_ordering(request, table):
     value = request.GET.get("ordering", "")
-    names = {name for name, _label in SORTABLE}
-    return value if value.lstrip("-") in names else "-created_at"
+    return value if value.lstrip("-") in table.ordering_fields() else "-created_at"
 
 
 def _export_query(request):
@@ -119,26 +117,19 @@ def _export_query(request):
 @action_required(Action.VIEW)
 def customer_list(request):
     filterset = _filterset(request, with_metrics=True)
-    ordering = _current_ordering(request)
-    columns = []
-    for name, label in SORTABLE:
-        active = ordering.lstrip("-") == name
-        descending = ordering.startswith("-")
-        columns.append({
-            "name": name, "label": label, "active": active, "descending": active and descending,
-            "toggle": (name if descending else f"-{name}") if active else name,
-        })
+    table = customer_table()
+    ordering = _current_ordering(request, table)
     context = {
         "filterset": filterset,
         "ordering": ordering,
-        "sort": {c["name"]: c for c in columns},
-        "metric_sorts": [c for c in columns if c["name"] in METRIC_ORDERINGS],
+        "headers": table.headers(ordering),
+        "columns": table.list_columns(),
         "export_query": _export_query(request),
         "can_create": request.user.can(Action.CREATE),
         "can_export": request.user.can(Action.EXPORT),
     }
     return list_page(request, filterset.qs.prefetch_related("tags"), ordering=LIST_ORDERING,
-                     ordering_fields=LIST_ORDERING_FIELDS, template="customers/customer_list.html",
+                     ordering_fields=table.ordering_fields(), template="customers/customer_list.html",
                      rows_template="customers/partials/customer_rows.html", rows_name="customers",
                      context=context, partial_context={"oob": True}, prepare=_format_phones)
 
@@ -150,62 +141,20 @@ def _format_phones(customers):
 
 # --- export ---------------------------------------------------------------------------------------
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _cell(value):
-    """Spreadsheet-safe text: a leading = + - @ would be read as a formula."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @action_required(Action.EXPORT)
 def customer_export(request):
+    """The filtered list as CSV, in the list's order, with the export's columns of the customer table.
+    A filter the list would refuse (e.g. an owner outside the caller's scope) is a 400, not ignored."""
     filterset = _filterset(request)
-    ordering = keyset_order(request, filterset.qs, ordering=LIST_ORDERING, ordering_fields=LIST_ORDERING_FIELDS)
+    if filterset.is_bound and not filterset.is_valid():
+        return HttpResponseBadRequest(filter_errors_text(filterset), content_type="text/plain; charset=utf-8")
+    table = customer_table(custom_fields=True)
+    ordering = keyset_order(request, filterset.qs, ordering=LIST_ORDERING, ordering_fields=table.ordering_fields())
     queryset = filterset.qs.order_by(*ordering).prefetch_related("tags")
-    definitions = definitions_for(Customer)
-    header = [
-        _("ID"), _("Kind"), _("Name"), _("Phone"), _("Email"), _("Website"), _("Province"), _("City"),
-        _("District"), _("Street address"), _("Industry"), _("Source"), _("Status"), _("Customer type"),
-        _("Owner"), _("Branch / team"), _("Tags"), _("Created"), _("Updated"),
-        *(d.label for d in definitions),
-    ]
-    tz = timezone.get_current_timezone()
-
-    def rows():
-        writer = csv.writer(_Echo())
-        yield "\ufeff" + writer.writerow(header)
-        for c in queryset.iterator(chunk_size=EXPORT_CHUNK):
-            values = [
-                c.pk, c.get_kind_display(), c.name, format_phone(c.phone), c.email, c.website,
-                c.province, c.city, c.district, c.address, c.get_industry_display(), c.get_source_display(),
-                c.get_status_display(), c.get_customer_type_display(),
-                c.owner.display_name if c.owner else "", c.branch.name if c.branch else "",
-                ", ".join(t.name for t in c.tags.all()),
-                c.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-                c.updated_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-                *(_custom_display(d, (c.custom_fields or {}).get(d.key)) for d in definitions),
-            ]
-            yield writer.writerow([_cell(v) for v in values])
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="customers-{stamp}.csv"'
-    return response
+    return table.csv_response(queryset, filename="customers")
 
 
 # --- create / edit --------------------------------------------------------------------------------
-
-def _custom_display(definition, value):
-    if value is None or value == "":
-        return ""
-    if definition.field_type == CustomFieldType.BOOLEAN:
-        return _("Yes") if value else _("No")
-    return str(value)
-
 
 def _form_context(form, **extra):
     return {"form": form, **extra}
