@@ -121,6 +121,15 @@ def paginate(request, queryset, *, ordering, ordering_fields=(), page_size=None)
                 previous_url=relative_url(paginator.get_previous_link()))
 
 
+def export_query(request):
+    """The list's query string without its paging, for the "Export CSV" link (the export takes the same
+    filters and ordering)."""
+    query = request.GET.copy()
+    for name in ("cursor", "page_size"):
+        query.pop(name, None)
+    return query.urlencode()
+
+
 def filter_errors_text(filterset):
     """A filter set's errors as one line of text ("owner: Select a valid choice. …"), for a download
     that cannot show a form."""

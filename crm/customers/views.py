@@ -22,6 +22,7 @@ from crm.core.pages import (
     apply_validation_error,
     delete_page,
     edit_page,
+    export_query,
     filter_errors_text,
     keyset_order,
     list_page,
@@ -107,13 +108,6 @@ def _current_ordering(request, table):
     return value if value.lstrip("-") in table.ordering_fields() else "-created_at"
 
 
-def _export_query(request):
-    query = request.GET.copy()
-    for name in ("cursor", "page_size"):
-        query.pop(name, None)
-    return query.urlencode()
-
-
 @action_required(Action.VIEW)
 def customer_list(request):
     filterset = _filterset(request, with_metrics=True)
@@ -124,7 +118,7 @@ def customer_list(request):
         "ordering": ordering,
         "headers": table.headers(ordering),
         "columns": table.list_columns(),
-        "export_query": _export_query(request),
+        "export_query": export_query(request),
         "can_create": request.user.can(Action.CREATE),
         "can_export": request.user.can(Action.EXPORT),
     }
