@@ -1,4 +1,4 @@
-"""The generic page layer: one pager, list / edit / delete pages with their htmx partials, and one way
+"""The generic page layer: one pager, list / detail / edit / delete pages with their htmx partials, and one way
 to put a service's ValidationError on a form.
 
 Views stay small functions: they check the role (a decorator naming the right), fetch from the
@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import NotFound
 from rest_framework.filters import OrderingFilter
@@ -160,6 +160,15 @@ def list_page(request, queryset, *, ordering, template, rows_template, rows_name
     if wants_partial(request, partial_target):
         return render(request, rows_template, {**full, **(partial_context or {})})
     return render(request, template, full)
+
+
+# --- detail pages ------------------------------------------------------------------------------------
+
+def detail_page(request, queryset, pk, *, template, name, context=None):
+    """One record of ``queryset`` (the caller's visible records: another scope's is a 404) on its page,
+    as ``name``; ``context(record)`` adds what the page shows besides it."""
+    record = get_object_or_404(queryset, pk=pk)
+    return render(request, template, {name: record, **(context(record) if context is not None else {})})
 
 
 # --- edit and delete pages ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from crm.core.audit import history_for
 from crm.core.pages import (
     apply_validation_error,
     delete_page,
+    detail_page,
     edit_page,
     export_query,
     filter_errors_text,
@@ -94,21 +95,20 @@ def product_edit(request, pk):
                      success_message=lambda saved: _("Product %(code)s saved.") % {"code": saved.code})
 
 
-def _product_page(request, product, *, stock_form=None, status=200):
+def _product_context(request, product, *, stock_form=None):
     can_change = can_change_catalogue(request.user)
-    context = {
-        "product": product,
+    return {
         "movements": list(stock_movements(product, STOCK_MOVEMENTS_SHOWN)),
         "can_change": can_change,
         "stock_form": (stock_form or StockMovementForm()) if can_change else None,
     }
-    return render(request, "sales/product_detail.html", context, status=status)
 
 
 @action_required(Action.VIEW)
 @require_GET
 def product_detail(request, pk):
-    return _product_page(request, get_object_or_404(products(), pk=pk))
+    return detail_page(request, products(), pk, template="sales/product_detail.html", name="product",
+                       context=lambda product: _product_context(request, product))
 
 
 @action_required(CATALOGUE_ACTION)
@@ -128,7 +128,8 @@ def stock_movement_create(request, pk):
             messages.success(request, _("Stock movement recorded."))
             return redirect("sales:product_detail", pk=product.pk)
     product = products().get(pk=product.pk)
-    return _product_page(request, product, stock_form=form)
+    return render(request, "sales/product_detail.html",
+                  {"product": product, **_product_context(request, product, stock_form=form)})
 
 
 # --- orders: list -----------------------------------------------------------------------------------
