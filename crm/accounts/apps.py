@@ -8,7 +8,12 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts and access")
 
     def ready(self):
+        from crm.core.filtersets import set_scope_provider
         from crm.core.registry import MenuEntry, manages_settings, settings_menu
+
+        from .queries import filter_units, filter_users
+
+        set_scope_provider(people=filter_users, units=filter_units)
 
         settings_menu.register(MenuEntry("org", _("Organisation"), "accounts:unit_list", order=10,
                                          visible=manages_settings))

@@ -70,3 +70,13 @@ def assignable_units(actor):
     if scope.all:
         return OrgUnit.objects.all()
     return OrgUnit.objects.filter(pk__in=scope.unit_ids | ({actor.org_unit_id} - {None}))
+
+
+def filter_users(actor):
+    """The people ``actor`` may filter lists by (owner, seller, assignee …), in the order offered."""
+    return assignable_users(actor).order_by("full_name", "username")
+
+
+def filter_units(actor):
+    """The branches and teams ``actor`` may filter lists by, in tree order."""
+    return assignable_units(actor).order_by("path")

@@ -26,7 +26,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from rest_framework.authtoken.models import Token
 
 from crm.core.middleware import client_address
-from crm.core.views import apply_validation_error, settings_required
+from crm.core.pages import apply_validation_error
+from crm.core.views import settings_required
 
 from . import services
 from .choices import DataScopeKind

@@ -1,4 +1,5 @@
-"""One FilterSet per model, shared by the list pages and the API."""
+"""One FilterSet per model, shared by the list pages, the API and exports; filters on people are narrowed
+to the caller's scope by ``ScopedFilterSet``."""
 
 import datetime
 
@@ -7,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.accounts.models import User
+from crm.core.filtersets import ScopedFilterSet
 
 from .choices import InteractionKind, RelationshipContent, timeline_kind_choices, todo_kind_choices
 from .models import Interaction, TimelineEvent, Todo
@@ -16,7 +18,9 @@ def _day_start(day):
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
-class InteractionFilterSet(django_filters.FilterSet):
+class InteractionFilterSet(ScopedFilterSet):
+    scoped_people = ("user",)
+
     customer = django_filters.NumberFilter(label=_("Customer"), field_name="customer_id")
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=InteractionKind.choices)
     content = django_filters.ChoiceFilter(label=_("Relationship content"), choices=RelationshipContent.choices)
@@ -36,7 +40,8 @@ class InteractionFilterSet(django_filters.FilterSet):
         return queryset.filter(occurred_at__lt=_day_start(value + datetime.timedelta(days=1)))
 
 
-class TodoFilterSet(django_filters.FilterSet):
+class TodoFilterSet(ScopedFilterSet):
+    scoped_people = ("owner",)
     MINE, TEAM = "mine", "team"
 
     who = django_filters.ChoiceFilter(
@@ -67,7 +72,7 @@ class TodoFilterSet(django_filters.FilterSet):
         return queryset.filter(done_at__isnull=value == "open")
 
 
-class TimelineEventFilterSet(django_filters.FilterSet):
+class TimelineEventFilterSet(ScopedFilterSet):
     customer = django_filters.NumberFilter(label=_("Customer"), field_name="customer_id", required=True)
     kind = django_filters.MultipleChoiceFilter(label=_("Kind"), choices=timeline_kind_choices)
 

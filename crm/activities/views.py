@@ -14,15 +14,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from rest_framework.exceptions import NotFound
-from rest_framework.request import Request
 
 from crm.accounts.choices import Action
-from crm.accounts.queries import assignable_users
 from crm.core import registry
-from crm.core.pagination import KeysetPagination
+from crm.core.pages import apply_validation_error, list_page, paginate
 from crm.core.registry import panel_context
-from crm.core.views import action_required, relative_url
+from crm.core.views import action_required
 from crm.customers.queries import customers_for
 
 from . import queries, services
@@ -38,19 +35,12 @@ def _timeline_filters():
 def _timeline_label(name):
     return gettext_lazy("all") if name == "all" else registry.timeline_kinds.label(name)
 
+TODO_ORDERING = ("due_on", "id")
+INTERACTION_ORDERING = ("-occurred_at", "-id")
+
 
 def _visible_customer(request, pk):
     return get_object_or_404(customers_for(request.user), pk=pk)
-
-
-def _keyset_page(request, queryset, ordering):
-    paginator = KeysetPagination()
-    paginator.ordering = ordering
-    try:
-        rows = paginator.paginate_queryset(queryset, Request(request), view=None)
-    except NotFound as exc:
-        raise Http404(_("This page of the list no longer exists.")) from exc
-    return rows, paginator
 
 
 # --- the customer's 360° page -------------------------------------------------------------------------
@@ -121,7 +111,7 @@ def interaction_create(request, pk):
         try:
             services.log_interaction(customer, actor=request.user, data=form.service_data())
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_validation_error(form, exc)
         else:
             if not request.htmx:
                 messages.success(request, _("Interaction logged."))
@@ -134,15 +124,6 @@ def interaction_create(request, pk):
     if request.htmx:
         return render(request, "activities/partials/interaction_form.html", context)
     return render(request, "activities/interaction_form.html", context, status=400 if form.errors else 200)
-
-
-def _apply_errors(form, exc: ValidationError):
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc.messages)
-        return
-    for key, field_messages in exc.message_dict.items():
-        for message in field_messages:
-            form.add_error(key if key in form.fields else None, message)
 
 
 # --- my day and to-dos ----------------------------------------------------------------------------------
@@ -164,7 +145,6 @@ def _todo_filterset(request):
     if not request.GET:
         data["status"] = "open"
     filterset = TodoFilterSet(data, queryset=queries.todos_for(request.user), request=request)
-    filterset.form.fields["owner"].queryset = assignable_users(request.user).order_by("full_name", "username")
     for name in ("due_after", "due_before"):
         filterset.form.fields[name].widget.input_type = "date"
     return filterset
@@ -174,19 +154,15 @@ def _todo_filterset(request):
 @require_GET
 def todo_list(request):
     filterset = _todo_filterset(request)
-    rows, paginator = _keyset_page(request, filterset.qs, ("due_on", "id"))
     context = {
-        "filterset": filterset, "todos": rows, "count": paginator.count, "count_capped": paginator.count_capped,
-        "next_url": relative_url(paginator.get_next_link()),
-        "previous_url": relative_url(paginator.get_previous_link()),
-        "can_change": request.user.can(Action.CHANGE), "can_create": request.user.can(Action.CREATE),
-        "today": timezone.localdate(),
+        "filterset": filterset, "can_change": request.user.can(Action.CHANGE),
+        "can_create": request.user.can(Action.CREATE), "today": timezone.localdate(),
     }
     if context["can_create"]:
         context["todo_form"] = TodoForm(user=request.user)
-    if request.htmx and not request.htmx.history_restore_request and request.htmx.target == "todo-results":
-        return render(request, "activities/partials/todo_rows.html", context)
-    return render(request, "activities/todo_list.html", context)
+    return list_page(request, filterset.qs, ordering=TODO_ORDERING, template="activities/todo_list.html",
+                     rows_template="activities/partials/todo_rows.html", rows_name="todos", context=context,
+                     partial_target="todo-results")
 
 
 @action_required(Action.CREATE)
@@ -197,14 +173,14 @@ def todo_create(request):
         try:
             services.create_todo(actor=request.user, data=form.service_data(), owner=form.cleaned_data["owner"])
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_validation_error(form, exc)
         else:
             messages.success(request, _("To-do added."))
             return redirect("activities:todo_list")
     filterset = _todo_filterset(request)
-    rows, paginator = _keyset_page(request, filterset.qs, ("due_on", "id"))
+    page = paginate(request, filterset.qs, ordering=TODO_ORDERING)
     return render(request, "activities/todo_list.html", {
-        "filterset": filterset, "todos": rows, "count": paginator.count, "count_capped": paginator.count_capped,
+        "filterset": filterset, "todos": page.rows, "count": page.count, "count_capped": page.count_capped,
         "todo_form": form, "can_change": request.user.can(Action.CHANGE), "can_create": True,
         "today": timezone.localdate(),
     }, status=400)
@@ -244,20 +220,12 @@ def todo_reopen(request, pk):
 def interaction_list(request):
     filterset = InteractionFilterSet(request.GET or None, queryset=queries.interactions_for(request.user),
                                      request=request)
-    form = filterset.form
-    form.fields["user"].queryset = assignable_users(request.user).order_by("full_name", "username")
     for name in ("occurred_after", "occurred_before"):
-        form.fields[name].widget.input_type = "date"
+        filterset.form.fields[name].widget.input_type = "date"
     customer = None
     if request.GET.get("customer", "").isdigit():
         customer = customers_for(request.user).filter(pk=request.GET["customer"]).first()
-    rows, paginator = _keyset_page(request, filterset.qs, ("-occurred_at", "-id"))
-    context = {
-        "filterset": filterset, "interactions": rows, "count": paginator.count,
-        "count_capped": paginator.count_capped, "customer": customer,
-        "next_url": relative_url(paginator.get_next_link()),
-        "previous_url": relative_url(paginator.get_previous_link()),
-    }
-    if request.htmx and not request.htmx.history_restore_request and request.htmx.target == "interaction-results":
-        return render(request, "activities/partials/interaction_rows.html", context)
-    return render(request, "activities/interaction_list.html", context)
+    return list_page(request, filterset.qs, ordering=INTERACTION_ORDERING,
+                     template="activities/interaction_list.html",
+                     rows_template="activities/partials/interaction_rows.html", rows_name="interactions",
+                     context={"filterset": filterset, "customer": customer}, partial_target="interaction-results")

@@ -10,11 +10,12 @@ class AnalyticsConfig(AppConfig):
     verbose_name = _("Analytics")
 
     def ready(self):
-        from crm.core import registry, schedule
+        from crm.core import registry, schedule, tables
         from crm.core.registry import Kind, MenuEntry, Panel
 
         from . import filtersets, views
         from .choices import VALUE_ALERT_TODO
+        from .tables import CUSTOMER_COLUMNS
         from .tasks import nightly_refresh_task
 
         # The nightly refresh of the customer value analysis (R5.9: screening follows the data).
@@ -30,12 +31,11 @@ class AnalyticsConfig(AppConfig):
             "analytics.value_day", "analytics/partials/my_day_value.html", order=10,
             context=views.my_day_value_panel))
 
-        # Segment, tier, value class … filters and the lifetime value, P(alive) and loyalty columns of the
-        # customer list.
+        # Segment, tier, value class … filters, and the value, lifetime value, P(alive) and loyalty columns
+        # of the customer list.
         for entry in filtersets.CUSTOMER_LIST_FILTERS:
             registry.list_filters.register("customers.customer", entry)
-        for entry in filtersets.CUSTOMER_LIST_COLUMNS:
-            registry.list_columns.register("customers.customer", entry)
+        tables.contribute("customers.customer", CUSTOMER_COLUMNS)
 
         registry.main_menu.register(MenuEntry("analytics", _("Analytics"), "analytics:dashboard", order=80,
                                               testid="nav-analytics"))

@@ -7,7 +7,8 @@ from django.db.models import F, FilteredRelation, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.core.registry import ListColumn, ListFilter
+from crm.core.filtersets import ScopedFilterSet
+from crm.core.registry import ListFilter
 
 from .choices import SnapshotStatus, Tier, ValueClass, segment_label
 from .models import CustomerMetrics, Segment, Snapshot
@@ -15,7 +16,7 @@ from .queries import week_bounds
 from .stats.rfm import DEFAULT_SEGMENTS
 
 
-class CustomerMetricsFilterSet(django_filters.FilterSet):
+class CustomerMetricsFilterSet(ScopedFilterSet):
     """Filters of ``/api/analytics/customers/``: "at risk, tier high, owner = me" and the like."""
 
     customer = django_filters.NumberFilter(field_name="customer_id", label=_("customer id"))
@@ -48,7 +49,7 @@ class CustomerMetricsFilterSet(django_filters.FilterSet):
 
 
 
-class SnapshotFilterSet(django_filters.FilterSet):
+class SnapshotFilterSet(ScopedFilterSet):
     status = django_filters.CharFilter(label=_("running, complete or failed"))
 
     class Meta:
@@ -146,9 +147,4 @@ CUSTOMER_LIST_FILTERS = (
     ListFilter("due_this_week", _due_this_week_filter, order=50, annotate=with_current_metrics),
     ListFilter("clv_min", _clv_min_filter, order=60, annotate=with_current_metrics),
     ListFilter("clv_max", _clv_max_filter, order=70, annotate=with_current_metrics),
-)
-CUSTOMER_LIST_COLUMNS = (
-    ListColumn("clv", _("Lifetime value"), order=10, annotate=with_current_metrics, sortable=True),
-    ListColumn("p_alive", _("P(alive)"), order=20, annotate=with_current_metrics, sortable=True),
-    ListColumn("loyalty", _("Loyalty"), order=30, annotate=with_current_metrics, sortable=True),
 )

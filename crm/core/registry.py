@@ -184,19 +184,8 @@ class ListFilter:
     annotate: Callable | None = None
 
 
-@dataclass(frozen=True)
-class ListColumn:
-    """A column another app adds to a model's list and export: ``annotate(queryset)`` provides it under
-    ``key``; ``sortable`` columns join the list's ordering whitelist."""
-
-    key: str
-    label: Any
-    order: int = 100
-    annotate: Callable | None = None
-    sortable: bool = False
-
-
 list_filters = SlotRegistry("list filters")
+# Entries are :class:`crm.core.tables.Column` objects (see :func:`crm.core.tables.contribute`).
 list_columns = SlotRegistry("list columns")
 
 

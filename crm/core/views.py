@@ -6,11 +6,9 @@ the models that carry custom fields are found through the app registry.
 
 import datetime
 from functools import wraps
-from urllib.parse import urlsplit
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from . import services
 from .forms import AuditFilterForm, CustomFieldDefinitionForm
 from .models import AuditEntry, CustomFieldDefinition
+from .pages import edit_page
 
 MANAGE_SETTINGS = "manage_settings"
 AUDIT_PAGE_SIZE = 50
@@ -44,23 +43,6 @@ def action_required(action, message=None):
 
 
 settings_required = action_required(MANAGE_SETTINGS, _lazy("Your role does not allow managing settings."))
-
-
-def relative_url(url):
-    """The path and query of an absolute URL (paginators build absolute links; pages want relative)."""
-    if not url:
-        return None
-    parts = urlsplit(url)
-    return f"{parts.path}?{parts.query}" if parts.query else parts.path
-
-
-def apply_validation_error(form, exc: ValidationError):
-    """Show a service's ValidationError on the form: per field where the form has it, else on top."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 @login_required
@@ -217,13 +199,7 @@ def customfield_list(request):
 def customfield_edit(request, pk=None):
     definition = get_object_or_404(CustomFieldDefinition, pk=pk) if pk else None
     form = CustomFieldDefinitionForm(request.POST or None, instance=definition)
-    if request.method == "POST" and form.is_valid():
-        try:
-            saved = services.save_custom_field(form.instance, actor=request.user)
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        else:
-            messages.success(request, _("Custom field “%(label)s” saved.") % {"label": saved.label})
-            return redirect("core:customfield_list")
-    status = 400 if request.method == "POST" else 200
-    return render(request, "core/customfield_form.html", {"form": form, "definition": definition}, status=status)
+    return edit_page(request, form, save=lambda form: services.save_custom_field(form.instance, actor=request.user),
+                     template="core/customfield_form.html", context={"definition": definition},
+                     success_url="core:customfield_list",
+                     success_message=lambda saved: _("Custom field “%(label)s” saved.") % {"label": saved.label})

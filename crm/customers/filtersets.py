@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.accounts.models import OrgUnit, User
 from crm.core import registry
+from crm.core.filtersets import ScopedFilterSet
 
 from .choices import CustomerKind, CustomerStatus, CustomerType, Industry, Province, Source
 from .models import Contact, Customer, Tag
@@ -20,7 +21,7 @@ CUSTOMER = "customers.customer"
 
 def metric_orderings() -> tuple[str, ...]:
     """The sortable columns other apps add to the customer list."""
-    return tuple(column.key for column in registry.list_columns.entries(CUSTOMER) if column.sortable)
+    return tuple(column.order_by for column in registry.list_columns.entries(CUSTOMER) if column.sortable)
 
 
 def _day_start(day):
@@ -28,7 +29,10 @@ def _day_start(day):
 
 
 @registry.with_list_filters(CUSTOMER)
-class CustomerFilterSet(django_filters.FilterSet):
+class CustomerFilterSet(ScopedFilterSet):
+    scoped_people = ("owner",)
+    scoped_units = ("branch",)
+
     q = django_filters.CharFilter(label=_("Search"), method="filter_search",
                                   help_text=_("Name, pinyin initials, phone, or email"))
     owner = django_filters.ModelChoiceFilter(label=_("Owner"), queryset=User.objects.all())
@@ -82,7 +86,7 @@ class CustomerFilterSet(django_filters.FilterSet):
         data = self.form.cleaned_data
         orderings = self._metric_orderings()
         columns = registry.list_columns.entries(CUSTOMER)
-        needed = [c for c in columns if self.with_metrics or c.key in orderings]
+        needed = [c for c in columns if self.with_metrics or (c.sortable and c.order_by in orderings)]
         needed += [f for f in self.contributed if data.get(f.key) not in (None, "")]
         queryset = self._annotate(queryset, needed)
         for ordering in orderings:
@@ -101,7 +105,7 @@ class CustomerFilterSet(django_filters.FilterSet):
         return queryset.filter(created_at__lt=_day_start(value + datetime.timedelta(days=1)))
 
 
-class ContactFilterSet(django_filters.FilterSet):
+class ContactFilterSet(ScopedFilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="filter_search")
     customer = django_filters.NumberFilter(field_name="customer_id")
     purchase_role = django_filters.CharFilter()

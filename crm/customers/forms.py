@@ -2,13 +2,13 @@
 
 Custom fields (R1.4) get one input each, named ``cf_<key>``; their values are validated again by
 ``crm.core.custom_fields`` inside the services, and service errors are mapped back onto the inputs
-with :func:`apply_service_errors`.
+by ``crm.core.pages.apply_validation_error`` (through :meth:`CustomerForm.field_for_error`).
 """
 
 import datetime
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.forms.models import fields_for_model
 from django.utils.translation import gettext_lazy as _
@@ -63,20 +63,6 @@ def custom_initial(definition, value):
     if definition.field_type == CustomFieldType.BOOLEAN:
         return "true" if value else "false"
     return str(value)
-
-
-def apply_service_errors(form, error: ValidationError):
-    """Put a service's ValidationError onto the form: model keys onto their inputs, custom field keys
-    onto ``cf_<key>``, anything else above the form."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error.messages)
-        return
-    for key, messages in error.message_dict.items():
-        target = key if key in form.fields else custom_field_name(key)
-        if target not in form.fields or key == NON_FIELD_ERRORS:
-            target = None
-        for message in messages:
-            form.add_error(target, message)
 
 
 def _formfield(model_field, **kwargs):
@@ -159,6 +145,10 @@ class CustomerForm(forms.Form):
 
     def custom_fields(self):
         return [self[custom_field_name(d.key)] for d in self.definitions]
+
+    def field_for_error(self, key):
+        """The input of a service error's key that is not a form field: a custom field's ``cf_<key>``."""
+        return custom_field_name(key)
 
     def model_fields(self):
         return [self[name] for name in CUSTOMER_FORM_FIELDS]

@@ -2,36 +2,34 @@
 goes through ``services``, and every record is fetched from the caller's visible queryset (a record
 outside the caller's scope is a 404, a missing role action a 403)."""
 
-import csv
 import functools
-from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from rest_framework.exceptions import NotFound
-from rest_framework.filters import OrderingFilter
-from rest_framework.request import Request
 
 from crm.accounts.choices import Action
-from crm.accounts.queries import assignable_units, assignable_users
-from crm.core import registry
 from crm.core.audit import history_for
-from crm.core.choices import CustomFieldType
 from crm.core.custom_fields import definitions_for
-from crm.core.pagination import KeysetPagination
+from crm.core.pages import (
+    apply_validation_error,
+    delete_page,
+    edit_page,
+    export_query,
+    filter_errors_text,
+    keyset_order,
+    list_page,
+)
 from crm.core.phones import format_phone
 from crm.core.registry import panel_context
 
 from . import services
-from .filtersets import CUSTOMER, CustomerFilterSet, metric_orderings
+from .filtersets import CustomerFilterSet
 from .forms import (
     AssignForm,
     ContactForm,
@@ -39,7 +37,6 @@ from .forms import (
     HandoverForm,
     PoolRuleForm,
     ReleaseForm,
-    apply_service_errors,
 )
 from .models import Contact, Customer, PoolRule
 from .queries import (
@@ -52,9 +49,10 @@ from .queries import (
     portfolio_counts,
     search_q,
 )
+from .tables import custom_display as _custom_display
+from .tables import customer_table
 
 AUDIT_ENTRIES_SHOWN = 20
-EXPORT_CHUNK = 2000
 
 
 # --- access ---------------------------------------------------------------------------------------
@@ -87,168 +85,69 @@ def _visible_customer(request, pk):
 
 # --- list -----------------------------------------------------------------------------------------
 
-class KeysetOrderingFilter(OrderingFilter):
-    """Honours one whitelisted sort column and adds ``id`` in the same direction, so each ordering
-    matches a (column, id) index and the cursor position is unique."""
-
-    def get_ordering(self, request, queryset, view):
-        first = super().get_ordering(request, queryset, view)[0]
-        return (first, "-id" if first.startswith("-") else "id")
-
-
-class CustomerListOrdering:
-    """What the keyset paginator reads from a view: the ordering filter and its whitelist."""
-
-    filter_backends = [KeysetOrderingFilter]
-    ordering = ("-created_at", "-id")
-
-    @property
-    def ordering_fields(self):
-        return ("name", "created_at", "updated_at", *metric_orderings())
-
-
-SORTABLE = [("name", gettext_lazy("Name")), ("created_at", gettext_lazy("Created")),
-            ("updated_at", gettext_lazy("Updated"))]
-
-
-def _sortable():
-    """The list's own sort columns, then those other apps add (analytics: lifetime value …)."""
-    return SORTABLE + [(c.key, c.label) for c in registry.list_columns.entries(CUSTOMER) if c.sortable]
+LIST_ORDERING = ("-created_at", "-id")
+POOL_ORDERING = ("-updated_at", "-id")
+POOL_ORDERING_FIELDS = ("name", "updated_at")
 
 
 def _filterset(request, *, with_metrics=False):
     filterset = CustomerFilterSet(request.GET or None, queryset=customers_for(request.user),
                                   request=request, with_metrics=with_metrics)
-    # Only people and units inside the viewer's scope are offered (and accepted) as filters.
-    form = filterset.form
-    form.fields["owner"].queryset = assignable_users(request.user).order_by("full_name", "username")
-    form.fields["branch"].queryset = assignable_units(request.user).order_by("path")
+    form = filterset.form  # owners and branches are narrowed to the viewer's scope by the filter set
     for name in ("created_after", "created_before"):
         form.fields[name].widget.input_type = "date"
-    for name in ("clv_min", "clv_max"):
-        form.fields[name].widget.attrs.update(min="0", step="any")
+    for name in ("clv_min", "clv_max"):  # contributed by analytics, when installed
+        if name in form.fields:
+            form.fields[name].widget.attrs.update(min="0", step="any")
     return filterset
 
 
-def _relative(url):
-    if not url:
-        return None
-    parts = urlsplit(url)
-    return f"{parts.path}?{parts.query}" if parts.query else parts.path
-
-
-def _current_ordering(request):
+def _current_ordering(request, table):
     value = request.GET.get("ordering", "")
-    names = {name for name, _label in _sortable()}
-    return value if value.lstrip("-") in names else "-created_at"
-
-
-def _export_query(request):
-    query = request.GET.copy()
-    for name in ("cursor", "page_size"):
-        query.pop(name, None)
-    return query.urlencode()
+    return value if value.lstrip("-") in table.ordering_fields() else "-created_at"
 
 
 @action_required(Action.VIEW)
 def customer_list(request):
     filterset = _filterset(request, with_metrics=True)
-    paginator = KeysetPagination()
-    try:
-        page = paginator.paginate_queryset(filterset.qs.prefetch_related("tags"), Request(request),
-                                           view=CustomerListOrdering())
-    except NotFound as exc:
-        raise Http404(_("This page of the list no longer exists.")) from exc
-    for customer in page:
-        customer.phone_display = format_phone(customer.phone)
-    ordering = _current_ordering(request)
-    columns = []
-    for name, label in _sortable():
-        active = ordering.lstrip("-") == name
-        descending = ordering.startswith("-")
-        columns.append({
-            "name": name, "label": label, "active": active, "descending": active and descending,
-            "toggle": (name if descending else f"-{name}") if active else name,
-        })
+    table = customer_table()
+    ordering = _current_ordering(request, table)
     context = {
         "filterset": filterset,
-        "customers": page,
-        "count": paginator.count,
-        "count_capped": paginator.count_capped,
-        "next_url": _relative(paginator.get_next_link()),
-        "previous_url": _relative(paginator.get_previous_link()),
         "ordering": ordering,
-        "sort": {c["name"]: c for c in columns},
-        "metric_sorts": [c for c in columns if c["name"] in metric_orderings()],
-        "export_query": _export_query(request),
+        "headers": table.headers(ordering),
+        "columns": table.list_columns(),
+        "export_query": export_query(request),
         "can_create": request.user.can(Action.CREATE),
         "can_export": request.user.can(Action.EXPORT),
     }
-    if request.htmx and not request.htmx.history_restore_request:
-        context["oob"] = True
-        return render(request, "customers/partials/customer_rows.html", context)
-    return render(request, "customers/customer_list.html", context)
+    return list_page(request, filterset.qs.prefetch_related("tags"), ordering=LIST_ORDERING,
+                     ordering_fields=table.ordering_fields(), template="customers/customer_list.html",
+                     rows_template="customers/partials/customer_rows.html", rows_name="customers",
+                     context=context, partial_context={"oob": True}, prepare=_format_phones)
+
+
+def _format_phones(customers):
+    for customer in customers:
+        customer.phone_display = format_phone(customer.phone)
 
 
 # --- export ---------------------------------------------------------------------------------------
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _cell(value):
-    """Spreadsheet-safe text: a leading = + - @ would be read as a formula."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @action_required(Action.EXPORT)
 def customer_export(request):
+    """The filtered list as CSV, in the list's order, with the export's columns of the customer table.
+    A filter the list would refuse (e.g. an owner outside the caller's scope) is a 400, not ignored."""
     filterset = _filterset(request)
-    ordering = CustomerListOrdering.filter_backends[0]().get_ordering(
-        Request(request), filterset.qs, CustomerListOrdering())
+    if filterset.is_bound and not filterset.is_valid():
+        return HttpResponseBadRequest(filter_errors_text(filterset), content_type="text/plain; charset=utf-8")
+    table = customer_table(custom_fields=True)
+    ordering = keyset_order(request, filterset.qs, ordering=LIST_ORDERING, ordering_fields=table.ordering_fields())
     queryset = filterset.qs.order_by(*ordering).prefetch_related("tags")
-    definitions = definitions_for(Customer)
-    header = [
-        _("ID"), _("Kind"), _("Name"), _("Phone"), _("Email"), _("Website"), _("Province"), _("City"),
-        _("District"), _("Street address"), _("Industry"), _("Source"), _("Status"), _("Customer type"),
-        _("Owner"), _("Branch / team"), _("Tags"), _("Created"), _("Updated"),
-        *(d.label for d in definitions),
-    ]
-    tz = timezone.get_current_timezone()
-
-    def rows():
-        writer = csv.writer(_Echo())
-        yield "\ufeff" + writer.writerow(header)
-        for c in queryset.iterator(chunk_size=EXPORT_CHUNK):
-            values = [
-                c.pk, c.get_kind_display(), c.name, format_phone(c.phone), c.email, c.website,
-                c.province, c.city, c.district, c.address, c.get_industry_display(), c.get_source_display(),
-                c.get_status_display(), c.get_customer_type_display(),
-                c.owner.display_name if c.owner else "", c.branch.name if c.branch else "",
-                ", ".join(t.name for t in c.tags.all()),
-                c.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-                c.updated_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-                *(_custom_display(d, (c.custom_fields or {}).get(d.key)) for d in definitions),
-            ]
-            yield writer.writerow([_cell(v) for v in values])
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="customers-{stamp}.csv"'
-    return response
+    return table.csv_response(queryset, filename="customers")
 
 
 # --- create / edit --------------------------------------------------------------------------------
-
-def _custom_display(definition, value):
-    if value is None or value == "":
-        return ""
-    if definition.field_type == CustomFieldType.BOOLEAN:
-        return _("Yes") if value else _("No")
-    return str(value)
-
 
 def _form_context(form, **extra):
     return {"form": form, **extra}
@@ -271,7 +170,7 @@ def customer_create(request):
         except services.PossibleDuplicate as exc:
             duplicates = {"visible": exc.visible, "hidden_count": exc.hidden_count}
         except ValidationError as exc:
-            apply_service_errors(form, exc)
+            apply_validation_error(form, exc)
         else:
             messages.success(request, _("Customer %(name)s created.") % {"name": customer.name})
             return redirect("customers:detail", pk=customer.pk)
@@ -294,7 +193,7 @@ def customer_edit(request, pk):
             services.edit_customer(customer, actor=request.user, data=form.service_data(), tags=list(data["tags"]),
                                    custom_fields=form.custom_values(), **assignment)
         except ValidationError as exc:
-            apply_service_errors(form, exc)
+            apply_validation_error(form, exc)
         else:
             messages.success(request, _("Customer %(name)s saved.") % {"name": customer.name})
             return redirect("customers:detail", pk=customer.pk)
@@ -387,7 +286,7 @@ def customer_assign(request, pk):
             services.assign_customer(customer, actor=request.user, owner=data["owner"], branch=data["branch"],
                                      reason=data["reason"])
         except ValidationError as exc:
-            apply_service_errors(form, exc)
+            apply_validation_error(form, exc)
         else:
             messages.success(request, _("Owner of %(name)s changed.") % {"name": customer.name})
             return redirect("customers:detail", pk=customer.pk)
@@ -398,16 +297,11 @@ def customer_assign(request, pk):
 @require_http_methods(["GET", "POST"])
 def customer_delete(request, pk):
     customer = _visible_customer(request, pk)
-    if request.method == "POST":
-        name = customer.name
-        try:
-            services.delete_customer(customer, actor=request.user)
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-            return redirect("customers:detail", pk=customer.pk)
-        messages.success(request, _("Customer %(name)s deleted.") % {"name": name})
-        return redirect("customers:list")
-    return render(request, "customers/customer_confirm_delete.html", {"customer": customer})
+    return delete_page(request, delete=lambda: services.delete_customer(customer, actor=request.user),
+                       template="customers/customer_confirm_delete.html", context={"customer": customer},
+                       success_url=reverse("customers:list"),
+                       success_message=_("Customer %(name)s deleted.") % {"name": customer.name},
+                       error_url=reverse("customers:detail", args=[customer.pk]))
 
 
 # --- contacts (inline, htmx) ------------------------------------------------------------------------
@@ -433,7 +327,7 @@ def contact_create(request, pk):
         try:
             services.add_contact(customer, actor=request.user, data=form.service_data())
         except ValidationError as exc:
-            apply_service_errors(form, exc)
+            apply_validation_error(form, exc)
         else:
             if not request.htmx:
                 messages.success(request, _("Contact added."))
@@ -456,7 +350,7 @@ def contact_edit(request, pk, contact_pk):
         try:
             services.update_contact(contact, actor=request.user, data=form.service_data())
         except ValidationError as exc:
-            apply_service_errors(form, exc)
+            apply_validation_error(form, exc)
         else:
             return _contacts_response(request, customer)
     return _contacts_response(request, customer, form=form, editing=contact)
@@ -475,12 +369,6 @@ def contact_delete(request, pk, contact_pk):
 # Pool customers have no owner, so they are found through ``pool_for`` (the actor's branch), not through
 # the visible queryset; everything else about them goes through the services like any other change.
 
-class PoolOrdering:
-    filter_backends = [KeysetOrderingFilter]
-    ordering_fields = ("name", "updated_at")
-    ordering = ("-updated_at", "-id")
-
-
 def _cap_context(user):
     return {"owned_count": owned_count(user), "cap": customer_cap(user)}
 
@@ -492,26 +380,16 @@ def pool(request):
     queryset = pool_list(request.user)
     if q:
         queryset = queryset.filter(search_q(q))
-    paginator = KeysetPagination()
-    try:
-        page = paginator.paginate_queryset(queryset, Request(request), view=PoolOrdering())
-    except NotFound as exc:
-        raise Http404(_("This page of the list no longer exists.")) from exc
     context = {
-        "customers": page,
         "q": q,
-        "count": paginator.count,
-        "count_capped": paginator.count_capped,
-        "next_url": _relative(paginator.get_next_link()),
-        "previous_url": _relative(paginator.get_previous_link()),
         "can_claim": request.user.can(Action.CHANGE),
         "can_handover": request.user.can(Action.ASSIGN),
         "can_manage_rules": request.user.can(Action.MANAGE_SETTINGS),
         **_cap_context(request.user),
     }
-    if request.htmx and not request.htmx.history_restore_request:
-        return render(request, "customers/partials/pool_rows.html", context)
-    return render(request, "customers/pool.html", context)
+    return list_page(request, queryset, ordering=POOL_ORDERING, ordering_fields=POOL_ORDERING_FIELDS,
+                     template="customers/pool.html", rows_template="customers/partials/pool_rows.html",
+                     rows_name="customers", context=context)
 
 
 @action_required(Action.CHANGE)
@@ -552,7 +430,7 @@ def customer_release(request, pk):
         except PermissionDenied as exc:
             return denied(request, str(exc))
         except ValidationError as exc:
-            apply_service_errors(form, exc)
+            apply_validation_error(form, exc)
         else:
             messages.success(request, _("%(name)s is back in the customer pool.") % {"name": customer.name})
             return redirect("customers:pool")
@@ -571,16 +449,9 @@ def pool_rules(request):
 def pool_rule_edit(request, pk=None):
     rule = get_object_or_404(PoolRule, pk=pk) if pk else None
     form = PoolRuleForm(request.POST or None, instance=rule)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.save_pool_rule(form.instance, actor=request.user)
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, _("Pool rule saved."))
-            return redirect("customers:pool_rules")
-    status = 400 if request.method == "POST" else 200
-    return render(request, "customers/pool_rule_form.html", {"form": form, "rule": rule}, status=status)
+    return edit_page(request, form, save=lambda form: services.save_pool_rule(form.instance, actor=request.user),
+                     template="customers/pool_rule_form.html", context={"rule": rule},
+                     success_url="customers:pool_rules", success_message=_("Pool rule saved."))
 
 
 @action_required(Action.ASSIGN)
@@ -598,7 +469,7 @@ def handover(request):
                                                  to_user=data.get("to_user"), to_unit=data.get("to_unit"),
                                                  reason=data["reason"])
         except ValidationError as exc:
-            apply_service_errors(form, exc)
+            apply_validation_error(form, exc)
         else:
             form = HandoverForm(user=request.user)
     from_id = request.POST.get("from_user") or request.GET.get("from_user")

@@ -1,10 +1,12 @@
-"""One FilterSet per model, shared by the list pages and the API."""
+"""One FilterSet per model, shared by the list pages, the API and exports; filters on people are narrowed
+to the caller's scope by ``ScopedFilterSet``."""
 
 import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from crm.accounts.models import User
+from crm.core.filtersets import ScopedFilterSet
 from crm.core.text import prefix_range
 from crm.customers.models import Customer
 from crm.customers.queries import search_q
@@ -13,7 +15,9 @@ from .choices import OrderStatus, SalesChannel, StockMovementKind
 from .models import ChannelPartner, Order, Product, ProductCategory, StockMovement
 
 
-class OrderFilterSet(django_filters.FilterSet):
+class OrderFilterSet(ScopedFilterSet):
+    scoped_people = ("seller",)
+
     q = django_filters.CharFilter(label=_("Customer"), method="filter_customer_search",
                                   help_text=_("Customer name, pinyin initials, phone or email"))
     customer = django_filters.NumberFilter(label=_("Customer id"), field_name="customer_id")
@@ -39,7 +43,7 @@ class OrderFilterSet(django_filters.FilterSet):
         return queryset.filter(customer_id__in=Customer.objects.filter(search_q(value)).values("pk"))
 
 
-class ProductFilterSet(django_filters.FilterSet):
+class ProductFilterSet(ScopedFilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="filter_search", help_text=_("Code or name"))
     category = django_filters.ModelChoiceFilter(label=_("Category"), queryset=ProductCategory.objects.all())
     active = django_filters.BooleanFilter(label=_("Active"))
@@ -57,7 +61,7 @@ class ProductFilterSet(django_filters.FilterSet):
         return queryset.filter(Q(code__gte=low, code__lt=high) | Q(code__iexact=value) | Q(name__icontains=value))
 
 
-class ProductCategoryFilterSet(django_filters.FilterSet):
+class ProductCategoryFilterSet(ScopedFilterSet):
     parent = django_filters.ModelChoiceFilter(queryset=ProductCategory.objects.all())
 
     class Meta:
@@ -65,7 +69,7 @@ class ProductCategoryFilterSet(django_filters.FilterSet):
         fields = []
 
 
-class ChannelPartnerFilterSet(django_filters.FilterSet):
+class ChannelPartnerFilterSet(ScopedFilterSet):
     q = django_filters.CharFilter(label=_("Search"), field_name="name", lookup_expr="icontains")
     region = django_filters.CharFilter(label=_("Region"))
     active = django_filters.BooleanFilter(label=_("Active"))
@@ -76,7 +80,7 @@ class ChannelPartnerFilterSet(django_filters.FilterSet):
         fields = []
 
 
-class StockMovementFilterSet(django_filters.FilterSet):
+class StockMovementFilterSet(ScopedFilterSet):
     product = django_filters.ModelChoiceFilter(label=_("Product id"), queryset=Product.objects.all())
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=StockMovementKind.choices)
     date_from = django_filters.DateFilter(label=_("From"), field_name="occurred_on", lookup_expr="gte")

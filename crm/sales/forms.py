@@ -5,7 +5,6 @@ one the user sees, whichever way an order arrives.
 """
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -22,17 +21,6 @@ PROMOTION_CHOICES = [("", _("automatic: when a line has a discount")), ("true", 
 
 def _amount_input(placeholder="", **attrs):
     return forms.TextInput(attrs={"inputmode": "decimal", "placeholder": placeholder, "autocomplete": "off", **attrs})
-
-
-def apply_errors(form, error: ValidationError):
-    """A service's ValidationError onto the form: known keys onto their inputs, the rest above it."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error.messages)
-        return
-    for key, messages in error.message_dict.items():
-        target = key if key in form.fields and key != NON_FIELD_ERRORS else None
-        for message in messages:
-            form.add_error(target, message)
 
 
 class ProductForm(forms.Form):

@@ -11,6 +11,7 @@ urlpatterns = [
     path("products/<int:pk>/edit/", views.product_edit, name="product_edit"),
     path("products/<int:pk>/stock/", views.stock_movement_create, name="stock_create"),
     path("orders/", views.order_list, name="order_list"),
+    path("orders/export/", views.order_export, name="order_export"),
     path("orders/new/", views.order_create, name="order_create"),
     path("orders/line-row/", views.order_line_row, name="order_line_row"),
     path("orders/<int:pk>/", views.order_detail, name="order_detail"),

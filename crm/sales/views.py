@@ -9,18 +9,24 @@ a 403.  Bad input re-renders the form with every typed value kept.
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from rest_framework.exceptions import NotFound
-from rest_framework.request import Request
 
 from crm.accounts.choices import Action
-from crm.accounts.queries import assignable_users
 from crm.core.audit import history_for
-from crm.core.pagination import KeysetPagination
-from crm.core.views import action_required, relative_url
+from crm.core.pages import (
+    apply_validation_error,
+    delete_page,
+    detail_page,
+    edit_page,
+    export_query,
+    filter_errors_text,
+    list_page,
+)
+from crm.core.views import action_required
 from crm.customers.queries import customers_for
 
 from . import services
@@ -32,7 +38,6 @@ from .forms import (
     OrderStatusForm,
     ProductForm,
     StockMovementForm,
-    apply_errors,
     line_formset,
     line_row,
     product_choices,
@@ -40,39 +45,14 @@ from .forms import (
 from .models import Order, Product
 from .permissions import CATALOGUE_ACTION, can_change_catalogue, can_delete_order
 from .queries import order_for_detail, order_summary, orders_for, products, stock_movements
+from .tables import ORDER_TABLE
 
 STOCK_MOVEMENTS_SHOWN = 50
 AUDIT_ENTRIES_SHOWN = 10
 NEW_ORDER_ROWS = 1
 
-
-
-
-
-
-class _Pagination(KeysetPagination):
-    page_size = 50
-
-
-class OrderPagination(_Pagination):
-    ordering = ("-order_date", "-id")
-
-
-class ProductPagination(_Pagination):
-    ordering = ("code", "id")
-
-
-def _page(paginator, queryset, request):
-    try:
-        return paginator.paginate_queryset(queryset, Request(request))
-    except NotFound as exc:
-        raise Http404(_("This page of the list no longer exists.")) from exc
-
-
-def _list_context(paginator, page, **extra):
-    return {"page": page, "count": paginator.count, "count_capped": paginator.count_capped,
-            "next_url": relative_url(paginator.get_next_link()),
-            "previous_url": relative_url(paginator.get_previous_link()), **extra}
+ORDER_ORDERING = ("-order_date", "-id")
+PRODUCT_ORDERING = ("code", "id")
 
 
 def customer_orders_panel(request, customer):
@@ -85,63 +65,55 @@ def customer_orders_panel(request, customer):
 @action_required(Action.VIEW)
 @require_GET
 def product_list(request):
-    filterset = ProductFilterSet(request.GET or None, queryset=products())
-    paginator = ProductPagination()
-    page = _page(paginator, filterset.qs, request)
-    context = _list_context(paginator, page, filterset=filterset,
-                            can_change=can_change_catalogue(request.user))
-    if request.htmx and not request.htmx.history_restore_request:
-        return render(request, "sales/partials/product_rows.html", context)
-    return render(request, "sales/product_list.html", context)
+    filterset = ProductFilterSet(request.GET or None, queryset=products(), request=request)
+    return list_page(request, filterset.qs, ordering=PRODUCT_ORDERING, template="sales/product_list.html",
+                     rows_template="sales/partials/product_rows.html",
+                     context={"filterset": filterset, "can_change": can_change_catalogue(request.user)})
 
 
 @action_required(CATALOGUE_ACTION)
 @require_http_methods(["GET", "POST"])
 def product_create(request):
     form = ProductForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            product = services.create_product(actor=request.user, data=form.service_data())
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Product %(code)s created.") % {"code": product.code})
-            return redirect("sales:product_detail", pk=product.pk)
-    return render(request, "sales/product_form.html", {"form": form, "product": None})
+    return edit_page(request, form, save=lambda form: services.create_product(actor=request.user,
+                                                                             data=form.service_data()),
+                     template="sales/product_form.html", context={"product": None}, invalid_status=200,
+                     success_url=lambda product: reverse("sales:product_detail", args=[product.pk]),
+                     success_message=lambda product: _("Product %(code)s created.") % {"code": product.code})
 
 
 @action_required(CATALOGUE_ACTION)
 @require_http_methods(["GET", "POST"])
 def product_edit(request, pk):
     product = get_object_or_404(products(), pk=pk)
-    form = ProductForm(request.POST or None, instance=product)
-    if request.method == "POST" and form.is_valid():
+
+    def save(form):
         try:
-            services.update_product(product, actor=request.user, data=form.service_data())
-        except ValidationError as exc:
-            apply_errors(form, exc)
+            return services.update_product(product, actor=request.user, data=form.service_data())
+        except ValidationError:
             product.refresh_from_db()  # the page shows the stored values next to the typed ones
-        else:
-            messages.success(request, _("Product %(code)s saved.") % {"code": product.code})
-            return redirect("sales:product_detail", pk=product.pk)
-    return render(request, "sales/product_form.html", {"form": form, "product": product})
+            raise
+
+    return edit_page(request, ProductForm(request.POST or None, instance=product), save=save,
+                     template="sales/product_form.html", context={"product": product}, invalid_status=200,
+                     success_url=lambda saved: reverse("sales:product_detail", args=[saved.pk]),
+                     success_message=lambda saved: _("Product %(code)s saved.") % {"code": saved.code})
 
 
-def _product_page(request, product, *, stock_form=None, status=200):
+def _product_context(request, product, *, stock_form=None):
     can_change = can_change_catalogue(request.user)
-    context = {
-        "product": product,
+    return {
         "movements": list(stock_movements(product, STOCK_MOVEMENTS_SHOWN)),
         "can_change": can_change,
         "stock_form": (stock_form or StockMovementForm()) if can_change else None,
     }
-    return render(request, "sales/product_detail.html", context, status=status)
 
 
 @action_required(Action.VIEW)
 @require_GET
 def product_detail(request, pk):
-    return _product_page(request, get_object_or_404(products(), pk=pk))
+    return detail_page(request, products(), pk, template="sales/product_detail.html", name="product",
+                       context=lambda product: _product_context(request, product))
 
 
 @action_required(CATALOGUE_ACTION)
@@ -156,12 +128,13 @@ def stock_movement_create(request, pk):
                                            quantity=data["quantity"], occurred_on=data["occurred_on"],
                                            unit_cost=data["unit_cost"], reference=data["reference"])
         except ValidationError as exc:
-            apply_errors(form, exc)
+            apply_validation_error(form, exc)
         else:
             messages.success(request, _("Stock movement recorded."))
             return redirect("sales:product_detail", pk=product.pk)
     product = products().get(pk=product.pk)
-    return _product_page(request, product, stock_form=form)
+    return render(request, "sales/product_detail.html",
+                  {"product": product, **_product_context(request, product, stock_form=form)})
 
 
 # --- orders: list -----------------------------------------------------------------------------------
@@ -169,7 +142,6 @@ def stock_movement_create(request, pk):
 def _order_filterset(request):
     filterset = OrderFilterSet(request.GET or None, queryset=orders_for(request.user), request=request)
     form = filterset.form
-    form.fields["seller"].queryset = assignable_users(request.user).order_by("full_name", "username")
     for name in ("date_from", "date_to"):
         form.fields[name].widget.input_type = "date"
     for name in ("customer_ref", "partner", "external_ref", "is_promotion"):
@@ -182,12 +154,22 @@ def _order_filterset(request):
 @require_GET
 def order_list(request):
     filterset = _order_filterset(request)
-    paginator = OrderPagination()
-    page = _page(paginator, filterset.qs, request)
-    context = _list_context(paginator, page, filterset=filterset, can_create=request.user.can(Action.CREATE))
-    if request.htmx and not request.htmx.history_restore_request:
-        return render(request, "sales/partials/order_rows.html", context)
-    return render(request, "sales/order_list.html", context)
+    context = {"filterset": filterset, "can_create": request.user.can(Action.CREATE),
+               "can_export": request.user.can(Action.EXPORT), "export_query": export_query(request),
+               "headers": ORDER_TABLE.headers(""), "columns": ORDER_TABLE.list_columns()}
+    return list_page(request, filterset.qs, ordering=ORDER_ORDERING, template="sales/order_list.html",
+                     rows_template="sales/partials/order_rows.html", context=context)
+
+
+@action_required(Action.EXPORT)
+@require_GET
+def order_export(request):
+    """The filtered order list as CSV, newest first, with the export's columns of the order table.  A
+    filter the list would refuse (e.g. a seller outside the caller's scope) is a 400."""
+    filterset = _order_filterset(request)
+    if filterset.is_bound and not filterset.is_valid():
+        return HttpResponseBadRequest(filter_errors_text(filterset), content_type="text/plain; charset=utf-8")
+    return ORDER_TABLE.csv_response(filterset.qs.order_by(*ORDER_ORDERING), filename="orders")
 
 
 # --- orders: create / edit ---------------------------------------------------------------------------
@@ -196,7 +178,7 @@ def _apply_order_errors(form, formset, rows, exc: ValidationError):
     """The service's errors onto the order form and onto the line rows they belong to."""
     errors = getattr(exc, "errors", None)
     if errors is None:
-        apply_errors(form, exc)
+        apply_validation_error(form, exc)
         return
     for key, value in errors.items():
         if key == "lines":
@@ -328,7 +310,7 @@ def order_status(request, pk):
             services.set_order_status(order, actor=request.user, status=form.cleaned_data["status"],
                                       reason=form.cleaned_data["reason"])
         except ValidationError as exc:
-            apply_errors(form, exc)
+            apply_validation_error(form, exc)
         else:
             messages.success(request, _("Status changed."))
             return redirect("sales:order_detail", pk=order.pk)
@@ -339,13 +321,8 @@ def order_status(request, pk):
 @require_http_methods(["GET", "POST"])
 def order_delete(request, pk):
     order = _visible_order(request, pk)
-    if request.method == "POST":
-        customer_pk = order.customer_id
-        try:
-            services.delete_order(order, actor=request.user)
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-            return redirect("sales:order_detail", pk=order.pk)
-        messages.success(request, _("Order deleted."))
-        return redirect("customers:detail", pk=customer_pk)
-    return render(request, "sales/order_confirm_delete.html", {"order": order})
+    return delete_page(request, delete=lambda: services.delete_order(order, actor=request.user),
+                       template="sales/order_confirm_delete.html", context={"order": order},
+                       success_url=reverse("customers:detail", args=[order.customer_id]),
+                       success_message=_("Order deleted."),
+                       error_url=reverse("sales:order_detail", args=[order.pk]))

@@ -187,11 +187,11 @@ LIST_URLS = {"customers:list", "customers:export", "api-customer-list", "api-con
              "activities:my_day", "activities:todo_list", "activities:interaction_list"}
 # A create in a list endpoint names its customer in the body: one outside the scope is an unknown id (400).
 CREATE_IN_LIST = {"api-contact-list", "api-interaction-list", "api-todo-list"}
-# The order list is scoped like the customer list.  The sales URLs about no single customer record — the
+# The order list and its export are scoped like the customer list.  The sales URLs about no single customer record — the
 # catalogue (company-wide master data), the line-row fragment, bulk ingestion (each order's customer is
 # checked inside: an invisible one is "customer not found", see crm/sales/tests/test_api.py) — have access
 # contracts in crm/sales/tests/test_contracts.py.
-LIST_URLS |= {"sales:order_list"}
+LIST_URLS |= {"sales:order_list", "sales:order_export"}
 # An order sent by reference names its customer in the body too (and a reference of an order in another
 # scope is refused without showing it).
 CREATE_IN_LIST |= {"api-order-list", "api-order-by-ref"}
@@ -556,6 +556,12 @@ def test_order_lists_return_exactly_the_scope(org, records, viewer):
     assert {int(x) for x in re.findall(rb'data-order-id="(\d+)"', page.content)} == expected
     api = api_client.get(reverse("api-order-list"), {"page_size": 200})
     assert {row["id"] for row in api.data["results"]} == expected and api.data["count"] == len(expected)
+    export = page_client.get(reverse("sales:order_export"))
+    if not user.can("export"):
+        assert export.status_code == 403
+    else:
+        body = b"".join(export.streaming_content).decode("utf-8-sig")
+        assert {int(row[0]) for row in list(csv.reader(io.StringIO(body)))[1:]} == expected
 
 
 # --- related names ----------------------------------------------------------------------------------------

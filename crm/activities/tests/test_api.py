@@ -106,7 +106,11 @@ def test_interaction_filters(org):
     assert ids(customer=customer.pk) == [call.pk, visit.pk]
     assert ids(kind="visit") == [visit.pk]
     assert ids(content="feedback") == [call.pk]
-    assert ids(user=org.sub.pk) == [visit.pk]
+    assert ids(user=org.rep.pk) == [call.pk]
+    # The author filter offers only people inside the caller's scope: the rep's manager may filter by
+    # the colleague who logged the visit, the rep may not (a 400 under the parameter's name).
+    assert api(org.manager).get("/api/interactions/", {"user": org.sub.pk}).data["results"][0]["id"] == visit.pk
+    assert "user" in client.get("/api/interactions/", {"user": org.sub.pk}).data
     assert ids(occurred_before=(timezone.localdate() - datetime.timedelta(days=10)).isoformat()) == [visit.pk]
     assert set(ids(occurred_after=(timezone.localdate() - datetime.timedelta(days=1)).isoformat())) == {
         call.pk, other.pk}
@@ -230,3 +234,18 @@ def test_timeline_event_shape(org):
     row = client.get("/api/timeline/", {"customer": customer.pk}).data["results"][0]
     assert row["source_type"] == "activities.interaction" and row["actor"] == org.rep.pk
     assert row["data"]["interaction"] == "email" and row["detail"] == "寄送目录"
+
+
+@pytest.mark.parametrize(("url", "param", "make"), [
+    ("/api/interactions/", "user", lambda customer, user: InteractionFactory(customer=customer, user=user)),
+    ("/api/todos/", "owner", lambda customer, user: TodoFactory(customer=customer, owner=user)),
+])
+def test_people_filters_accept_only_people_the_caller_may_see(org, url, param, make):
+    make(CustomerFactory(owner=org.rep), org.rep)
+    make(CustomerFactory(owner=org.sh_rep), org.sh_rep)
+    lead = api(org.team_lead)
+    response = lead.get(url, {param: org.rep.pk})
+    assert response.status_code == 200 and response.data["count"] == 1
+    response = lead.get(url, {param: org.sh_rep.pk})
+    assert response.status_code == 400 and list(response.data) == [param]
+    assert api(org.ceo).get(url, {param: org.sh_rep.pk}).data["count"] == 1

@@ -267,8 +267,9 @@ def test_filters_match_the_pages(org, book):
     assert rep.get(f"{LIST}?status=active").data["count"] == 1
     assert rep.get(f"{LIST}?city=北京").data["count"] == 1
     assert rep.get(f"{LIST}?owner={org.rep.pk}").data["count"] == 2
-    # Filtering by someone outside the scope finds nothing rather than leaking their records.
-    assert client_for(org.rep).get(f"{LIST}?owner={org.sh_rep.pk}").data["count"] == 0
+    # Filtering by someone outside the scope is refused like any unknown choice (never a leak).
+    response = client_for(org.rep).get(f"{LIST}?owner={org.sh_rep.pk}")
+    assert response.status_code == 400 and "owner" in response.data
 
 
 # --- duplicates ----------------------------------------------------------------------------------------
@@ -414,3 +415,19 @@ def test_every_role_sees_and_changes_exactly_its_scope(org, book, username):
         assert {row["id"] for row in listed["results"]} == visible and listed["count"] == len(visible)
         listed = client.get("/api/contacts/?page_size=200").data
         assert {row["customer"] for row in listed["results"]} == visible
+
+
+# --- filters narrowed to the caller's scope ----------------------------------------------------------
+
+@pytest.mark.parametrize(("param", "inside", "outside"), [("owner", "rep", "sh_rep"), ("branch", "bj1", "sh1")])
+def test_owner_and_branch_filters_accept_only_what_the_caller_may_see(org, param, inside, outside):
+    """A team lead filters by people and units of their team; another branch's id is a 400 under the
+    parameter, as on the page; a caller who sees everything may use it."""
+    CustomerFactory(owner=org.rep, branch=org.bj1)
+    CustomerFactory(owner=org.sh_rep, branch=org.sh1)
+    lead = client_for(org.team_lead)
+    response = lead.get(LIST, {param: getattr(org, inside).pk})
+    assert response.status_code == 200 and response.data["count"] == 1
+    response = lead.get(LIST, {param: getattr(org, outside).pk})
+    assert response.status_code == 400 and list(response.data) == [param]
+    assert client_for(org.ceo).get(LIST, {param: getattr(org, outside).pk}).data["count"] == 1

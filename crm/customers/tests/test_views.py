@@ -606,6 +606,19 @@ def test_export_guards_against_spreadsheet_formulas(client, org):
     assert rows[1][2].startswith("'=")
 
 
+def test_export_and_list_refuse_an_owner_outside_the_scope(client, org):
+    """The filter set narrows the owner filter to the caller's scope: the page says so on the form, the
+    export answers 400 instead of exporting an unfiltered list."""
+    CustomerFactory(owner=org.rep, name="我的客户")
+    login(client, org.rep)
+    response = client.get(url("export"), {"owner": org.sh_rep.pk})
+    assert response.status_code == 400 and "owner" in response.content.decode()
+    assert _export(client, owner=org.rep.pk)[1][2] == "我的客户"
+    page = client.get(url("list"), {"owner": org.sh_rep.pk})
+    assert page.context["filterset"].errors["owner"]
+    assert list(page.context["filterset"].form.fields["owner"].queryset) == [org.rep]
+
+
 # --- scope matrix ---------------------------------------------------------------------------------
 
 VIEWERS = ["rep", "manager", "team_lead", "bj_branch_mgr", "bj_region_mgr", "sh_rep", "ceo", "admin"]

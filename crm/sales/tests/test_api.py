@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from crm.customers.tests.factories import CustomerFactory
 from crm.sales import services
 from crm.sales.models import Order, Product, StockMovement
-from crm.sales.tests.factories import ProductFactory
+from crm.sales.tests.factories import OrderFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -397,3 +397,14 @@ def test_options_on_by_ref_describes_the_upsert(org, book):
         response = rep.options(f"{ORDERS}by-ref/{ref}/")
         assert response.status_code == 200, response.content[:300]
         assert response.data["name"]
+
+
+def test_seller_filter_accepts_only_people_the_caller_may_see(org):
+    OrderFactory(customer=CustomerFactory(owner=org.rep), seller=org.rep)
+    OrderFactory(customer=CustomerFactory(owner=org.sh_rep), seller=org.sh_rep)
+    lead = client_for(org.team_lead)
+    response = lead.get(ORDERS, {"seller": org.rep.pk})
+    assert response.status_code == 200 and response.data["count"] == 1
+    response = lead.get(ORDERS, {"seller": org.sh_rep.pk})
+    assert response.status_code == 400 and list(response.data) == ["seller"]
+    assert client_for(org.ceo).get(ORDERS, {"seller": org.sh_rep.pk}).data["count"] == 1

@@ -1,5 +1,7 @@
 """The server-rendered sales pages: access, scope, the order editor, status changes and query counts."""
 
+import csv
+import io
 from decimal import Decimal
 
 import pytest
@@ -259,6 +261,41 @@ def test_order_list_filters(client, org, products):
     assert customers(channel="online") == {b.name}
     assert customers(customer=a.pk) == {a.name}
     assert customers(date_from=(today().replace(year=today().year + 1)).isoformat()) == set()
+
+
+def _export(client, **params):
+    response = client.get(url("order_export"), params)
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(body)))
+
+
+def test_order_export_has_the_lists_filters_and_scope(client, org, products):
+    a = CustomerFactory(owner=org.rep, name="北京星通科技有限公司")
+    b = CustomerFactory(owner=org.rep, name="=上海明达")
+    services.create_order(actor=org.rep, customer=a, data={"order_date": today()},
+                          lines=[{"product": products[0].pk, "quantity": 2}])
+    services.create_order(actor=org.rep, customer=b, data={"order_date": today(), "status": "draft"},
+                          lines=[{"product": products[1].pk, "quantity": 1}])
+    services.create_order(actor=org.sh_rep, customer=CustomerFactory(owner=org.sh_rep),
+                          data={"order_date": today()}, lines=[{"product": products[0].pk, "quantity": 1}])
+    login(client, org.rep)
+    assert 'data-testid="order-export"' in client.get(url("order_list")).content.decode()
+    rows = _export(client)
+    header = rows[0]
+    assert header[:3] == ["ID", "Order", "Date"] and "Customer" in header and "Margin rate" in header
+    name = header.index("Customer")
+    assert sorted(r[name] for r in rows[1:]) == ["'=上海明达", a.name]  # scope, and no spreadsheet formulas
+    assert [r[name] for r in _export(client, status="draft")[1:]] == ["'=上海明达"]
+    assert [r[header.index("Total")] for r in _export(client, q="bjxt")[1:]] == ["240.00"]
+    response = client.get(url("order_export"), {"seller": org.sh_rep.pk})
+    assert response.status_code == 400 and "seller" in response.content.decode()
+
+
+def test_order_export_needs_the_export_right(client, org):
+    login(client, org.viewer)
+    assert client.get(url("order_export")).status_code == 403
+    assert 'data-testid="order-export"' not in client.get(url("order_list")).content.decode()
 
 
 def test_customer_orders_partial(org, products):
