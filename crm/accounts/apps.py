@@ -6,3 +6,8 @@ class AccountsConfig(AppConfig):
     name = "crm.accounts"
     label = "accounts"
     verbose_name = _("Accounts and access")
+
+    def ready(self):
+        from . import permissions
+
+        permissions.register()

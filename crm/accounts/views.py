@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from rest_framework.authtoken.models import Token
 
 from crm.core.middleware import client_address
-from crm.core.views import apply_validation_error, settings_required
+from crm.core.views import apply_validation_error, permission_required
 
 from . import services
 from .choices import DataScopeKind
@@ -42,8 +42,11 @@ from .forms import (
 )
 from .middleware import session_has_two_factor
 from .models import OrgUnit, Role, User
+from .permissions import MANAGE_USERS
 
 USERS_PER_PAGE = 50
+
+users_required = permission_required(MANAGE_USERS, gettext_lazy("Your role does not allow managing settings."))
 
 
 def _wants_partial(request):
@@ -51,7 +54,7 @@ def _wants_partial(request):
 
 
 # --- Organisation tree --------------------------------------------------------------------------
-@settings_required
+@users_required
 @require_GET
 def unit_list(request):
     units = list(OrgUnit.objects.annotate(
@@ -74,7 +77,7 @@ def unit_list(request):
     return render(request, "accounts/unit_list.html", {"units": units})
 
 
-@settings_required
+@users_required
 @require_http_methods(["GET", "POST"])
 def unit_edit(request, pk=None):
     unit = get_object_or_404(OrgUnit, pk=pk) if pk else None
@@ -94,7 +97,7 @@ def unit_edit(request, pk=None):
     return render(request, "accounts/unit_form.html", {"form": form, "unit": unit}, status=status)
 
 
-@settings_required
+@users_required
 @require_http_methods(["GET", "POST"])
 def unit_delete(request, pk):
     unit = get_object_or_404(OrgUnit, pk=pk)
@@ -131,7 +134,7 @@ def _filtered_users(request):
     return qs, q, status
 
 
-@settings_required
+@users_required
 @require_GET
 def user_list(request):
     qs, q, status = _filtered_users(request)
@@ -143,7 +146,7 @@ def user_list(request):
     return render(request, template, context)
 
 
-@settings_required
+@users_required
 @require_http_methods(["GET", "POST"])
 def user_edit(request, pk=None):
     edited = get_object_or_404(User, pk=pk) if pk else None
@@ -163,7 +166,7 @@ def user_edit(request, pk=None):
     return render(request, "accounts/user_form.html", context, status=status)
 
 
-@settings_required
+@users_required
 @require_http_methods(["POST"])
 def user_reset_password(request, pk):
     """An administrator's reset: a temporary password, shown once, that must be changed at the next log-in."""
@@ -179,7 +182,7 @@ def user_reset_password(request, pk):
 
 
 # --- Roles ---------------------------------------------------------------------------------------
-@settings_required
+@users_required
 @require_GET
 def role_list(request):
     roles = Role.objects.annotate(user_count=Count("users", filter=Q(users__is_active=True))).order_by("name")
@@ -187,7 +190,7 @@ def role_list(request):
     return render(request, "accounts/role_list.html", {"roles": roles, "scopes": scopes})
 
 
-@settings_required
+@users_required
 @require_http_methods(["GET", "POST"])
 def role_edit(request, pk=None):
     role = get_object_or_404(Role, pk=pk) if pk else None
@@ -400,7 +403,7 @@ def two_factor(request):
     return response
 
 
-@settings_required
+@users_required
 @require_http_methods(["POST"])
 def user_remove_two_factor(request, pk):
     """An administrator switches a user's two-factor log-in off (a lost phone); the user may enrol again."""

@@ -8,4 +8,6 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self):
-        from . import signals  # noqa: F401  (audit log receivers)
+        from . import permissions, signals  # noqa: F401  (signals: audit log receivers)
+
+        permissions.register_core()
