@@ -12,7 +12,10 @@ class CustomersConfig(AppConfig):
     def ready(self):
         from crm.core import schedule
 
+        from . import permissions
         from .tasks import reclaim_pool_task
+
+        permissions.register()
 
         # The customer pool run: return customers nobody served for too long, warn their owners first.
         schedule.register("customers.reclaim_pool", reclaim_pool_task, every=datetime.timedelta(days=1))

@@ -9,6 +9,7 @@ from crm.core.phones import phone_search_prefix
 from crm.core.text import prefix_range
 
 from .models import Contact, Customer, OwnershipChange
+from .permissions import can_view
 
 _ASCII_KEY = re.compile(r"^[a-z0-9 ]+$")
 
@@ -176,12 +177,11 @@ def pool_for(user):
     """The unowned customers ``user`` may claim: those of the user's branch with its sub-branches, or
     every unowned customer for a role whose scope is all records.  Pool customers are offered for
     claiming through this query, not through ``visible_to`` (their owner is nobody)."""
-    from crm.accounts.choices import Action
     from crm.accounts.queries import branch_unit_ids
 
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return Customer.objects.none()
-    if not user.can(Action.VIEW):
+    if not can_view(user):
         return Customer.objects.none()
     pool = Customer.objects.filter(owner__isnull=True)
     if user.data_scope().all:

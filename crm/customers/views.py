@@ -3,7 +3,6 @@ goes through ``services``, and every record is fetched from the caller's visible
 outside the caller's scope is a 404, a missing role action a 403)."""
 
 import csv
-import functools
 from urllib.parse import urlsplit
 
 from django.contrib import messages
@@ -20,7 +19,6 @@ from rest_framework.exceptions import NotFound
 from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 
-from crm.accounts.choices import Action
 from crm.accounts.queries import assignable_units, assignable_users
 from crm.activities.views import customer_activity_context
 from crm.analytics.views import customer_value_context
@@ -29,8 +27,10 @@ from crm.core.choices import CustomFieldType
 from crm.core.custom_fields import definitions_for
 from crm.core.pagination import KeysetPagination
 from crm.core.phones import format_phone
+from crm.core.views import permission_required as core_permission_required
 from crm.sales.queries import order_summary
 
+from . import permissions as perms
 from . import services
 from .filtersets import METRIC_ORDERINGS, CustomerFilterSet
 from .forms import (
@@ -60,22 +60,10 @@ EXPORT_CHUNK = 2000
 
 # --- access ---------------------------------------------------------------------------------------
 
-def action_required(action):
-    """Log-in required, then the role must grant ``action``; otherwise a 403 page."""
-
-    def decorator(view):
-        @functools.wraps(view)
-        @login_required
-        def wrapped(request, *args, **kwargs):
-            if not request.user.can(action):
-                return denied(request)
-            try:
-                return view(request, *args, **kwargs)
-            except PermissionDenied as exc:
-                return denied(request, str(exc))
-        return wrapped
-
-    return decorator
+def permission_required(code):
+    """Log-in required, then the role must grant ``code``; otherwise (or when a service refuses) the
+    customers' 403 page."""
+    return core_permission_required(code, denied=denied)
 
 
 def denied(request, message=""):
@@ -144,7 +132,7 @@ def _export_query(request):
     return query.urlencode()
 
 
-@action_required(Action.VIEW)
+@permission_required(perms.VIEW)
 def customer_list(request):
     filterset = _filterset(request, with_metrics=True)
     paginator = KeysetPagination()
@@ -175,8 +163,8 @@ def customer_list(request):
         "sort": {c["name"]: c for c in columns},
         "metric_sorts": [c for c in columns if c["name"] in METRIC_ORDERINGS],
         "export_query": _export_query(request),
-        "can_create": request.user.can(Action.CREATE),
-        "can_export": request.user.can(Action.EXPORT),
+        "can_create": perms.can_add(request.user),
+        "can_export": perms.can_export(request.user),
     }
     if request.htmx and not request.htmx.history_restore_request:
         context["oob"] = True
@@ -197,7 +185,7 @@ def _cell(value):
     return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-@action_required(Action.EXPORT)
+@permission_required(perms.EXPORT)
 def customer_export(request):
     filterset = _filterset(request)
     ordering = CustomerListOrdering.filter_backends[0]().get_ordering(
@@ -248,7 +236,7 @@ def _form_context(form, **extra):
     return {"form": form, **extra}
 
 
-@action_required(Action.CREATE)
+@permission_required(perms.ADD)
 @require_http_methods(["GET", "POST"])
 def customer_create(request):
     definitions = definitions_for(Customer)
@@ -273,7 +261,7 @@ def customer_create(request):
                   _form_context(form, duplicates=duplicates, customer=None))
 
 
-@action_required(Action.CHANGE)
+@permission_required(perms.CHANGE)
 @require_http_methods(["GET", "POST"])
 def customer_edit(request, pk):
     customer = _visible_customer(request, pk)
@@ -338,7 +326,7 @@ def _contacts_context(customer, contacts, *, form=None, editing=None):
     return {"customer": customer, "contacts": contacts, "contact_form": form, "editing": editing}
 
 
-@action_required(Action.VIEW)
+@permission_required(perms.VIEW)
 def customer_detail(request, pk):
     try:
         customer = customer_for_detail(request.user, pk)
@@ -357,9 +345,10 @@ def customer_detail(request, pk):
         "custom_fields": custom_fields,
         "ownership_changes": customer.ownership_changes.all(),
         "audit_rows": _audit_rows(customer, entries),
-        "can_change": request.user.can(Action.CHANGE),
-        "can_assign": request.user.can(Action.ASSIGN),
-        "can_delete": request.user.can(Action.DELETE),
+        "can_change": perms.can_change(request.user),
+        "can_assign": perms.can_assign(request.user),
+        "can_delete": perms.can_delete(request.user),
+        "can_release": perms.can_release(request.user, customer),
         **_contacts_context(customer, customer.contacts.all()),
         **customer_activity_context(request, customer),
         "order_summary": order_summary(customer),
@@ -370,7 +359,7 @@ def customer_detail(request, pk):
 
 # --- assign / delete --------------------------------------------------------------------------------
 
-@action_required(Action.ASSIGN)
+@permission_required(perms.ASSIGN)
 @require_http_methods(["GET", "POST"])
 def customer_assign(request, pk):
     customer = _visible_customer(request, pk)
@@ -389,7 +378,7 @@ def customer_assign(request, pk):
     return render(request, "customers/customer_assign.html", {"customer": customer, "form": form})
 
 
-@action_required(Action.DELETE)
+@permission_required(perms.DELETE)
 @require_http_methods(["GET", "POST"])
 def customer_delete(request, pk):
     customer = _visible_customer(request, pk)
@@ -411,7 +400,7 @@ def _contacts_response(request, customer, *, form=None, editing=None, status=200
     """htmx: the contacts section; without JS: the detail page after a change, or a page with the form."""
     contacts = customer.contacts.order_by("-is_primary", "name", "id")
     context = _contacts_context(customer, contacts, form=form, editing=editing)
-    context["can_change"] = request.user.can(Action.CHANGE)
+    context["can_change"] = perms.can_change(request.user)
     if request.htmx:
         return render(request, "customers/partials/contacts.html", context, status=status)
     if form is None:
@@ -419,7 +408,7 @@ def _contacts_response(request, customer, *, form=None, editing=None, status=200
     return render(request, "customers/contact_form.html", context, status=status)
 
 
-@action_required(Action.CHANGE)
+@permission_required(perms.CHANGE)
 @require_http_methods(["GET", "POST"])
 def contact_create(request, pk):
     customer = _visible_customer(request, pk)
@@ -441,7 +430,7 @@ def _visible_contact(request, customer, contact_pk):
                              pk=contact_pk)
 
 
-@action_required(Action.CHANGE)
+@permission_required(perms.CHANGE)
 @require_http_methods(["GET", "POST"])
 def contact_edit(request, pk, contact_pk):
     customer = _visible_customer(request, pk)
@@ -457,7 +446,7 @@ def contact_edit(request, pk, contact_pk):
     return _contacts_response(request, customer, form=form, editing=contact)
 
 
-@action_required(Action.CHANGE)
+@permission_required(perms.CHANGE)
 @require_POST
 def contact_delete(request, pk, contact_pk):
     customer = _visible_customer(request, pk)
@@ -480,7 +469,7 @@ def _cap_context(user):
     return {"owned_count": owned_count(user), "cap": customer_cap(user)}
 
 
-@action_required(Action.VIEW)
+@permission_required(perms.VIEW)
 def pool(request):
     """Claimable customers, the most recently returned first; search and keyset pages like the list."""
     q = request.GET.get("q", "").strip()
@@ -499,9 +488,9 @@ def pool(request):
         "count_capped": paginator.count_capped,
         "next_url": _relative(paginator.get_next_link()),
         "previous_url": _relative(paginator.get_previous_link()),
-        "can_claim": request.user.can(Action.CHANGE),
-        "can_handover": request.user.can(Action.ASSIGN),
-        "can_manage_rules": request.user.can(Action.MANAGE_SETTINGS),
+        "can_claim": perms.can_claim(request.user),
+        "can_handover": perms.can_assign(request.user),
+        "can_manage_rules": perms.can_manage_pool_rules(request.user),
         **_cap_context(request.user),
     }
     if request.htmx and not request.htmx.history_restore_request:
@@ -509,7 +498,7 @@ def pool(request):
     return render(request, "customers/pool.html", context)
 
 
-@action_required(Action.CHANGE)
+@permission_required(perms.CHANGE)
 @require_POST
 def pool_claim(request, pk):
     """Claim one customer.  htmx gets the row back (claimed, or with the reason it was not) and the
@@ -537,7 +526,7 @@ def pool_claim(request, pk):
 @require_http_methods(["GET", "POST"])
 def customer_release(request, pk):
     """The owner (or a manager who may assign) gives the customer back to the pool, saying why."""
-    if not (request.user.can(Action.CHANGE) or request.user.can(Action.ASSIGN)):
+    if not perms.can_release_some(request.user):
         return denied(request)
     customer = _visible_customer(request, pk)
     form = ReleaseForm(request.POST or None)
@@ -555,13 +544,13 @@ def customer_release(request, pk):
     return render(request, "customers/customer_release.html", {"customer": customer, "form": form}, status=status)
 
 
-@action_required(Action.MANAGE_SETTINGS)
+@permission_required(perms.MANAGE_POOL_RULES)
 @require_GET
 def pool_rules(request):
     return render(request, "customers/pool_rules.html", {"rules": PoolRule.objects.order_by("customer_type", "id")})
 
 
-@action_required(Action.MANAGE_SETTINGS)
+@permission_required(perms.MANAGE_POOL_RULES)
 @require_http_methods(["GET", "POST"])
 def pool_rule_edit(request, pk=None):
     rule = get_object_or_404(PoolRule, pk=pk) if pk else None
@@ -578,7 +567,7 @@ def pool_rule_edit(request, pk=None):
     return render(request, "customers/pool_rule_form.html", {"form": form, "rule": rule}, status=status)
 
 
-@action_required(Action.ASSIGN)
+@permission_required(perms.ASSIGN)
 @require_http_methods(["GET", "POST"])
 def handover(request):
     """Hand over a user's customers, open to-dos and follow-ups to one person or a team, in one step.
