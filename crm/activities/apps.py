@@ -6,3 +6,8 @@ class ActivitiesConfig(AppConfig):
     name = "crm.activities"
     label = "activities"
     verbose_name = _("Activities")
+
+    def ready(self):
+        from . import permissions
+
+        permissions.register()

@@ -17,12 +17,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 
-from crm.accounts.choices import Action
 from crm.accounts.queries import assignable_users
 from crm.core.pagination import KeysetPagination
-from crm.core.views import action_required, relative_url
+from crm.core.views import permission_required, relative_url
 from crm.customers.queries import customers_for
 
+from . import permissions as perms
 from . import queries, services
 from .choices import TimelineKind
 from .filtersets import InteractionFilterSet, TodoFilterSet
@@ -90,13 +90,13 @@ def customer_activity_context(request, customer):
     page of the timeline (or the page the no-JS links ask for).  A fixed number of queries."""
     kind = _timeline_kind(request.GET.get("timeline", ""))
     context = _timeline_context(request, customer, kind=kind, cursor=request.GET.get("after") or None)
-    context["can_log_interaction"] = request.user.can(Action.CREATE)
+    context["can_log_interaction"] = perms.can_log_interaction(request.user)
     if context["can_log_interaction"]:
         context["interaction_form"] = InteractionForm(customer=customer)
     return context
 
 
-@action_required(Action.VIEW)
+@permission_required(perms.VIEW_INTERACTION)
 @require_GET
 def timeline(request, pk):
     """htmx: a filtered timeline (no cursor), or the next events and "load more" (with a cursor)."""
@@ -112,7 +112,7 @@ def timeline(request, pk):
     return render(request, template, context)
 
 
-@action_required(Action.CREATE)
+@permission_required(perms.ADD_INTERACTION)
 @require_http_methods(["GET", "POST"])
 def interaction_create(request, pk):
     customer = _visible_customer(request, pk)
@@ -147,14 +147,14 @@ def _apply_errors(form, exc: ValidationError):
 
 # --- my day and to-dos ----------------------------------------------------------------------------------
 
-@action_required(Action.VIEW)
+@permission_required(perms.VIEW_TODO)
 @require_GET
 def my_day(request):
     from crm.analytics.views import my_day_value_context
 
     day = queries.my_day(request.user, timezone.localdate())
     return render(request, "activities/my_day.html", {
-        "day": day, "today": day.today, "can_change": request.user.can(Action.CHANGE),
+        "day": day, "today": day.today, "can_change": perms.can_change_todo(request.user),
         **my_day_value_context(request.user),
     })
 
@@ -171,7 +171,7 @@ def _todo_filterset(request):
     return filterset
 
 
-@action_required(Action.VIEW)
+@permission_required(perms.VIEW_TODO)
 @require_GET
 def todo_list(request):
     filterset = _todo_filterset(request)
@@ -180,7 +180,7 @@ def todo_list(request):
         "filterset": filterset, "todos": rows, "count": paginator.count, "count_capped": paginator.count_capped,
         "next_url": relative_url(paginator.get_next_link()),
         "previous_url": relative_url(paginator.get_previous_link()),
-        "can_change": request.user.can(Action.CHANGE), "can_create": request.user.can(Action.CREATE),
+        "can_change": perms.can_change_todo(request.user), "can_create": perms.can_add_todo(request.user),
         "today": timezone.localdate(),
     }
     if context["can_create"]:
@@ -190,7 +190,7 @@ def todo_list(request):
     return render(request, "activities/todo_list.html", context)
 
 
-@action_required(Action.CREATE)
+@permission_required(perms.ADD_TODO)
 @require_POST
 def todo_create(request):
     form = TodoForm(request.POST, user=request.user)
@@ -206,7 +206,7 @@ def todo_create(request):
     rows, paginator = _keyset_page(request, filterset.qs, ("due_on", "id"))
     return render(request, "activities/todo_list.html", {
         "filterset": filterset, "todos": rows, "count": paginator.count, "count_capped": paginator.count_capped,
-        "todo_form": form, "can_change": request.user.can(Action.CHANGE), "can_create": True,
+        "todo_form": form, "can_change": perms.can_change_todo(request.user), "can_create": True,
         "today": timezone.localdate(),
     }, status=400)
 
@@ -224,14 +224,14 @@ def _todo_done_response(request, todo):
     return redirect(target)
 
 
-@action_required(Action.CHANGE)
+@permission_required(perms.CHANGE_TODO)
 @require_POST
 def todo_complete(request, pk):
     todo = get_object_or_404(queries.todos_for(request.user), pk=pk)
     return _todo_done_response(request, services.complete_todo(todo, actor=request.user))
 
 
-@action_required(Action.CHANGE)
+@permission_required(perms.CHANGE_TODO)
 @require_POST
 def todo_reopen(request, pk):
     todo = get_object_or_404(queries.todos_for(request.user), pk=pk)
@@ -240,7 +240,7 @@ def todo_reopen(request, pk):
 
 # --- interactions ---------------------------------------------------------------------------------------
 
-@action_required(Action.VIEW)
+@permission_required(perms.VIEW_INTERACTION)
 @require_GET
 def interaction_list(request):
     filterset = InteractionFilterSet(request.GET or None, queryset=queries.interactions_for(request.user),
