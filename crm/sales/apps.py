@@ -6,3 +6,8 @@ class SalesConfig(AppConfig):
     name = "crm.sales"
     label = "sales"
     verbose_name = _("Sales")
+
+    def ready(self):
+        from . import permissions
+
+        permissions.register()

@@ -16,13 +16,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 
-from crm.accounts.choices import Action
 from crm.accounts.queries import assignable_users
 from crm.core.audit import history_for
 from crm.core.pagination import KeysetPagination
-from crm.core.views import action_required, relative_url
+from crm.core.views import permission_required, relative_url
 from crm.customers.queries import customers_for
 
+from . import permissions as perms
 from . import services
 from .choices import OrderStatus
 from .filtersets import OrderFilterSet, ProductFilterSet
@@ -38,7 +38,7 @@ from .forms import (
     product_choices,
 )
 from .models import Order, Product
-from .permissions import CATALOGUE_ACTION, can_change_catalogue, can_delete_order
+from .permissions import can_change_catalogue, can_delete_order
 from .queries import order_for_detail, orders_for, products, stock_movements
 
 STOCK_MOVEMENTS_SHOWN = 50
@@ -77,7 +77,7 @@ def _list_context(paginator, page, **extra):
 
 # --- products ---------------------------------------------------------------------------------------
 
-@action_required(Action.VIEW)
+@permission_required(perms.VIEW_CATALOGUE)
 @require_GET
 def product_list(request):
     filterset = ProductFilterSet(request.GET or None, queryset=products())
@@ -90,7 +90,7 @@ def product_list(request):
     return render(request, "sales/product_list.html", context)
 
 
-@action_required(CATALOGUE_ACTION)
+@permission_required(perms.MANAGE_CATALOGUE)
 @require_http_methods(["GET", "POST"])
 def product_create(request):
     form = ProductForm(request.POST or None)
@@ -105,7 +105,7 @@ def product_create(request):
     return render(request, "sales/product_form.html", {"form": form, "product": None})
 
 
-@action_required(CATALOGUE_ACTION)
+@permission_required(perms.MANAGE_CATALOGUE)
 @require_http_methods(["GET", "POST"])
 def product_edit(request, pk):
     product = get_object_or_404(products(), pk=pk)
@@ -133,13 +133,13 @@ def _product_page(request, product, *, stock_form=None, status=200):
     return render(request, "sales/product_detail.html", context, status=status)
 
 
-@action_required(Action.VIEW)
+@permission_required(perms.VIEW_CATALOGUE)
 @require_GET
 def product_detail(request, pk):
     return _product_page(request, get_object_or_404(products(), pk=pk))
 
 
-@action_required(CATALOGUE_ACTION)
+@permission_required(perms.MANAGE_CATALOGUE)
 @require_POST
 def stock_movement_create(request, pk):
     product = get_object_or_404(Product, pk=pk)
@@ -173,13 +173,13 @@ def _order_filterset(request):
     return filterset
 
 
-@action_required(Action.VIEW)
+@permission_required(perms.VIEW_ORDER)
 @require_GET
 def order_list(request):
     filterset = _order_filterset(request)
     paginator = OrderPagination()
     page = _page(paginator, filterset.qs, request)
-    context = _list_context(paginator, page, filterset=filterset, can_create=request.user.can(Action.CREATE))
+    context = _list_context(paginator, page, filterset=filterset, can_create=perms.can_add_order(request.user))
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "sales/partials/order_rows.html", context)
     return render(request, "sales/order_list.html", context)
@@ -243,7 +243,7 @@ def _order_form_page(request, *, customer, order=None):
     })
 
 
-@action_required(Action.CREATE)
+@permission_required(perms.ADD_ORDER)
 @require_http_methods(["GET", "POST"])
 def order_create(request):
     try:
@@ -258,14 +258,14 @@ def _visible_order(request, pk):
     return get_object_or_404(orders_for(request.user).prefetch_related("lines"), pk=pk)
 
 
-@action_required(Action.CHANGE)
+@permission_required(perms.CHANGE_ORDER)
 @require_http_methods(["GET", "POST"])
 def order_edit(request, pk):
     order = _visible_order(request, pk)
     return _order_form_page(request, customer=order.customer, order=order)
 
 
-@action_required(Action.VIEW)
+@permission_required(perms.VIEW_ORDER)
 @require_GET
 def order_line_row(request):
     """htmx: one more empty line row, and the formset's row count moved on by one (out of band)."""
@@ -295,15 +295,15 @@ def _order_page(request, order, *, status_form=None, status=200):
         "order": order,
         "lines": order.lines.all(),
         "customer": order.customer,
-        "status_form": (status_form or _status_form(order)) if user.can(Action.CHANGE) else None,
-        "can_change": user.can(Action.CHANGE),
+        "status_form": (status_form or _status_form(order)) if perms.can_change_order(user) else None,
+        "can_change": perms.can_change_order(user),
         "can_delete": can_delete_order(user, order),
         "audit_entries": list(history_for(order)[:AUDIT_ENTRIES_SHOWN]),
     }
     return render(request, "sales/order_detail.html", context, status=status)
 
 
-@action_required(Action.VIEW)
+@permission_required(perms.VIEW_ORDER)
 @require_GET
 def order_detail(request, pk):
     try:
@@ -313,7 +313,7 @@ def order_detail(request, pk):
     return _order_page(request, order)
 
 
-@action_required(Action.CHANGE)
+@permission_required(perms.CHANGE_ORDER)
 @require_POST
 def order_status(request, pk):
     order = _visible_order(request, pk)
@@ -330,7 +330,7 @@ def order_status(request, pk):
     return _order_page(request, order_for_detail(request.user, pk), status_form=form)
 
 
-@action_required(Action.DELETE)
+@permission_required(perms.DELETE_ORDER)
 @require_http_methods(["GET", "POST"])
 def order_delete(request, pk):
     order = _visible_order(request, pk)
