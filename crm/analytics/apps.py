@@ -12,7 +12,10 @@ class AnalyticsConfig(AppConfig):
     def ready(self):
         from crm.core import schedule
 
+        from . import permissions
         from .tasks import nightly_refresh_task
+
+        permissions.register()
 
         # The nightly refresh of the customer value analysis (R5.9: screening follows the data).
         schedule.register("analytics.refresh", nightly_refresh_task, every=datetime.timedelta(days=1))

@@ -36,15 +36,15 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.accounts.permissions import require
 from crm.core.audit import record_bulk
 from crm.core.choices import AuditAction
 from crm.core.jobs import enqueue_on_commit
+from crm.core.permissions import require
 
 from . import aggregation, scoring
 from .choices import ClvBasis, RefreshStage, SnapshotStatus
 from .models import AnalyticsSettings, CustomerMetrics, Segment, Snapshot
-from .permissions import REFRESH_ACTION
+from .permissions import REFRESH
 from .stats import analysis, bgnbd, holdout, rfm
 from .stats.summary import PERIOD_DAYS, CustomerSummary
 
@@ -62,7 +62,7 @@ def request_refresh(*, actor, as_of=None):
     """Start a refresh on demand and return its snapshot (the running one when a refresh is under way).
 
     Needs the *manage settings* action.  The work runs in the task worker after the commit."""
-    require(actor, REFRESH_ACTION)
+    require(actor, REFRESH)
     snapshot, created = start_refresh(actor=actor, as_of=as_of)
     if created:
         from .tasks import refresh_task
