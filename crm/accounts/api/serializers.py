@@ -72,7 +72,7 @@ class PermissionCodesField(serializers.MultipleChoiceField):
     def to_internal_value(self, data):
         self.choices = permission_choices()
         granted = super().to_internal_value(data)
-        return [code for code, _label in self.choices if code in granted]
+        return [code for code in self.choices if code in granted]
 
     def to_representation(self, value):
         held = set(value or [])
