@@ -92,6 +92,13 @@ class Role(ChangeLoggedModel):
         granted = set(self.permissions or [])
         return [str(p.label) for p in rights.registered() if p.code in granted]
 
+    def permissions_by_app(self):
+        """(app verbose name, labels of the granted rights) for each app the role grants something in."""
+        granted = set(self.permissions or [])
+        groups = [(group.verbose_name, [str(p.label) for p in group.permissions if p.code in granted])
+                  for group in rights.grouped()]
+        return [(name, labels) for name, labels in groups if labels]
+
 
 class User(ChangeLoggedModel, AbstractUser):
     """A person who uses the CRM.  ``manager`` forms the reporting line used by the

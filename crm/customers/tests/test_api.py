@@ -412,7 +412,8 @@ def test_every_role_sees_and_changes_exactly_its_scope(org, book, username):
         if write != 200:
             assert snapshot(customer) == before
         contact_read = client.get(f"/api/contacts/{contacts[key].pk}/").status_code
-        assert contact_read == (200 if can_see else 403 if not user.can("customers.view_customer") else 404), (key, contact_read)
+        expected = 200 if can_see else 403 if not user.can("customers.view_customer") else 404
+        assert contact_read == expected, (key, contact_read)
     if user.can("customers.view_customer"):
         listed = client.get(f"{LIST}?page_size=200").data
         assert {row["id"] for row in listed["results"]} == visible and listed["count"] == len(visible)
