@@ -7,13 +7,12 @@ each app declares its own there from its ``AppConfig.ready()``.  This app's are:
   empty, whatever it says (it was the global *view* verb's part in the data scope);
 - ``accounts.manage_users`` — users, passwords and API tokens, the organisation tree and roles.
 
-``require`` is kept here as an alias of :func:`crm.core.permissions.require`.
+Services check them with :func:`crm.core.permissions.require`.
 """
 
 from django.utils.translation import gettext_lazy as _
 
 from crm.core import permissions
-from crm.core.permissions import require  # noqa: F401  (re-exported for callers of accounts)
 
 VIEW_RECORDS = "accounts.view_records"
 MANAGE_USERS = "accounts.manage_users"

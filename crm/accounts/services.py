@@ -17,10 +17,11 @@ from rest_framework.authtoken.models import Token
 from crm.core import permissions as rights
 from crm.core.audit import acting_as, record
 from crm.core.choices import AuditAction
+from crm.core.permissions import require
 
 from .choices import PasswordEvent, UnitKind
 from .models import OrgUnit, Role, User
-from .permissions import MANAGE_USERS, is_administrator, require
+from .permissions import MANAGE_USERS, is_administrator
 from .queries import subordinate_ids
 
 
