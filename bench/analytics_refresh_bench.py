@@ -193,10 +193,11 @@ def _without_indexes(tables, work):
 def build_org():
     from crm.accounts.choices import Action, DataScopeKind, UnitKind
     from crm.accounts.models import OrgUnit, Role, User
+    from crm.core.permissions import codes_for_verbs
 
     hq = OrgUnit.objects.create(name="总部", kind=UnitKind.HEAD_OFFICE)
-    role = Role.objects.create(name="销售", data_scope=DataScopeKind.OWN, actions=[Action.VIEW])
-    boss = Role.objects.create(name="总经理", data_scope=DataScopeKind.ALL, actions=list(Action.values))
+    role = Role.objects.create(name="销售", data_scope=DataScopeKind.OWN, permissions=codes_for_verbs([Action.VIEW]))
+    boss = Role.objects.create(name="总经理", data_scope=DataScopeKind.ALL, permissions=codes_for_verbs(Action.values))
     User.objects.create(username="boss", full_name="总经理", org_unit=hq, role=boss)
     owners = []
     for b in range(5):

@@ -101,6 +101,7 @@ def setup_django(url):
 def _org():
     from crm.accounts.choices import Action, DataScopeKind, UnitKind
     from crm.accounts.models import OrgUnit, Role, User
+    from crm.core.permissions import codes_for_verbs
 
     hq = OrgUnit.objects.create(name="总部", kind=UnitKind.HEAD_OFFICE, path="/")
     OrgUnit.objects.filter(pk=hq.pk).update(path=f"/{hq.pk}/")
@@ -108,9 +109,9 @@ def _org():
     team = OrgUnit.objects.create(name="北京销售一部", kind=UnitKind.TEAM, parent=hq, path="/")
     OrgUnit.objects.filter(pk=team.pk).update(path=f"{hq.path}{team.pk}/")
     team.refresh_from_db()
-    boss = Role.objects.create(name="总经理", data_scope=DataScopeKind.ALL, actions=list(Action.values))
+    boss = Role.objects.create(name="总经理", data_scope=DataScopeKind.ALL, permissions=codes_for_verbs(Action.values))
     sales = Role.objects.create(name="销售", data_scope=DataScopeKind.OWN,
-                                actions=[Action.VIEW, Action.CREATE, Action.CHANGE])
+                                permissions=codes_for_verbs([Action.VIEW, Action.CREATE, Action.CHANGE]))
     everyone = User.objects.create_user("bench_all", password="x", full_name="王总", org_unit=hq, role=boss)
     reps = [User.objects.create_user(f"bench_rep{i}", password="x", full_name=f"销售{i}", org_unit=team, role=sales)
             for i in range(5)]

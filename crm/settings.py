@@ -178,7 +178,7 @@ CRM_PASSWORD_RESET_LIMIT = int(env("PASSWORD_RESET_LIMIT", env("LOGIN_FAILURE_LI
 CRM_PASSWORD_RESET_WINDOW = int(float(env("LOGIN_COOLOFF_HOURS", "0.25")) * 3600)
 
 # Two-factor log-in (TOTP, django-otp): optional for everyone; with this setting, required for
-# administrators (superusers and roles with manage_settings), who are sent to enrol at their next log-in.
+# administrators (superusers, roles that manage users or settings), who are sent to enrol at their next log-in.
 CRM_REQUIRE_2FA_FOR_ADMINS = env_bool("CRM_REQUIRE_2FA_FOR_ADMINS", False)
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", "Kehu CRM")
 

@@ -558,3 +558,21 @@ class CustomerFiltersPanel:
         with self.page.expect_response(lambda r: r.request.headers.get("hx-request") == "true"):
             self.page.get_by_test_id("customer-filter-submit").click()
         return self
+
+
+class RoleEditorPage(BasePage):
+    """A role's form: name, customer cap, the rights grouped by app, the data scope."""
+
+    url_name = "accounts:role_edit"
+
+    def group(self, app_label):
+        return self.page.get_by_test_id(f"role-permissions-{app_label}")
+
+    def right(self, code):
+        return self.page.get_by_test_id(f"role-permission-{code}")
+
+    def save(self):
+        """Save and land on the role list."""
+        with self.page.expect_navigation():
+            self.page.get_by_test_id("role-save").click()
+        return self

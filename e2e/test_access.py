@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 from crm.accounts.choices import DataScopeKind
 from crm.accounts.tests.factories import SALES_ACTIONS, RoleFactory
 from crm.customers.tests.factories import CustomerFactory
-from e2e.pages import CustomerDetailPage, CustomerListPage, UserAdminPage
+from e2e.pages import CustomerDetailPage, CustomerListPage, RoleEditorPage, UserAdminPage
 
 pytestmark = pytest.mark.e2e
 
@@ -38,3 +38,22 @@ def test_admin_widening_a_role_scope_changes_what_the_user_sees(org, login):
         expect(rep_list.row(hidden.name)).to_have_count(0)
     detail = rep_list.open_customer(teammates.name)
     expect(detail.owner_name).to_have_text(org.teammate.display_name)
+
+
+def test_admin_grants_a_right_in_its_apps_group_and_the_user_gets_the_button(org, login):
+    customer = CustomerFactory(name="北京星通科技有限公司", owner=org.rep)
+    role = org.rep.role
+    assert not org.rep.can("customers.delete_customer")
+    detail = CustomerDetailPage(login("rep")).open(customer.pk)
+    expect(detail.page.get_by_test_id("customer-delete")).to_have_count(0)
+
+    editor = RoleEditorPage(login("admin")).open(role.pk)
+    customers = editor.group("customers")
+    expect(customers.locator("legend")).to_have_text(["客户" if editor.html_lang.startswith("zh") else "Customers"])
+    expect(customers.get_by_test_id("role-permission-customers.view_customer")).to_be_checked()
+    expect(editor.group("sales").get_by_test_id("role-permission-sales.view_order")).to_be_visible()
+    customers.get_by_test_id("role-permission-customers.delete_customer").check()
+    editor.save()
+
+    detail.open(customer.pk)
+    expect(detail.page.get_by_test_id("customer-delete")).to_be_visible()

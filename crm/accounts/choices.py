@@ -9,6 +9,10 @@ class UnitKind(models.TextChoices):
 
 
 class Action(models.TextChoices):
+    """The global verbs roles granted before rights were per model.  Nothing checks them any more:
+    :func:`crm.core.permissions.codes_for_verbs` expands them into permission codes, so demo data and
+    tests can still set up a role in a few words."""
+
     VIEW = "view", _("view")
     CREATE = "create", _("create")
     CHANGE = "change", _("change")

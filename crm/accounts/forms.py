@@ -8,9 +8,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm.core import audit
+from crm.core import permissions as rights
 
 from . import services
-from .choices import Action, DataScopeKind, PasswordEvent
+from .choices import DataScopeKind, PasswordEvent
 from .models import OrgUnit, Role, User
 
 # One line per data scope, shown next to the radio buttons on the role page.
@@ -131,9 +132,9 @@ class UserForm(forms.ModelForm):
 
 
 class RoleForm(forms.ModelForm):
-    actions = forms.MultipleChoiceField(
-        label=_("Actions"), required=False, choices=Action.choices,
-        widget=TaggedCheckboxSelectMultiple(testid_prefix="role-action"),
+    permissions = forms.MultipleChoiceField(
+        label=_("Permissions"), required=False, choices=(),
+        widget=TaggedCheckboxSelectMultiple(testid_prefix="role-permission"),
     )
     data_scope = forms.ChoiceField(
         label=_("Data scope"), choices=DataScopeKind.choices,
@@ -142,13 +143,20 @@ class RoleForm(forms.ModelForm):
 
     class Meta:
         model = Role
-        fields = ["name", "description", "actions", "data_scope", "max_customers"]
+        fields = ["name", "description", "permissions", "data_scope", "max_customers"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["name"].widget.attrs["data-testid"] = "role-name"
         self.fields["description"].widget.attrs["data-testid"] = "role-description"
         self.fields["max_customers"].widget.attrs["data-testid"] = "role-max-customers"
+        self.fields["permissions"].choices = [(p.code, p.label) for p in rights.registered()]
+
+    def permission_groups(self):
+        """(app label, app verbose name, checkboxes) per app, in the registry's order, for the template."""
+        boxes = {box.data["value"]: box for box in self["permissions"]}
+        return [(group.app_label, group.verbose_name, [boxes[p.code] for p in group.permissions])
+                for group in rights.grouped()]
 
     def scope_options(self):
         """(radio widget, explanation) pairs for the template."""

@@ -6,10 +6,11 @@ from django.db import models
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from crm.core import permissions as rights
 from crm.core.models import ChangeLoggedModel
 from crm.core.visibility import DataScope
 
-from .choices import Action, DataScopeKind, UnitKind
+from .choices import DataScopeKind, UnitKind
 
 
 class OrgUnit(ChangeLoggedModel):
@@ -55,11 +56,12 @@ class OrgUnit(ChangeLoggedModel):
 
 
 class Role(ChangeLoggedModel):
-    """What a user may do (actions) and which records they may do it to (data scope)."""
+    """What a user may do (permission codes, see :mod:`crm.core.permissions`) and which records they may
+    do it to (data scope)."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     description = models.CharField(_("description"), max_length=255, blank=True)
-    actions = models.JSONField(_("actions"), default=list, blank=True)
+    permissions = models.JSONField(_("permissions"), default=list, blank=True)
     data_scope = models.CharField(
         _("data scope"), max_length=20, choices=DataScopeKind.choices, default=DataScopeKind.OWN
     )
@@ -78,13 +80,24 @@ class Role(ChangeLoggedModel):
         return self.name
 
     def clean(self):
-        unknown = sorted(set(self.actions or []) - set(Action.values))
+        granted = self.permissions or []
+        if not isinstance(granted, list) or not all(isinstance(code, str) for code in granted):
+            raise ValidationError({"permissions": _("Enter a list of permission codes.")})
+        unknown = sorted(set(granted) - rights.codes())
         if unknown:
-            raise ValidationError({"actions": _("Unknown actions: %(a)s") % {"a": ", ".join(unknown)}})
+            raise ValidationError({"permissions": _("Unknown permissions: %(a)s") % {"a": ", ".join(unknown)}})
 
-    def get_actions_display(self):
-        labels = dict(Action.choices)
-        return [labels[a] for a in Action.values if a in (self.actions or [])]
+    def get_permissions_display(self):
+        """The labels of the granted rights, in registry order."""
+        granted = set(self.permissions or [])
+        return [str(p.label) for p in rights.registered() if p.code in granted]
+
+    def permissions_by_app(self):
+        """(app verbose name, labels of the granted rights) for each app the role grants something in."""
+        granted = set(self.permissions or [])
+        groups = [(group.verbose_name, [str(p.label) for p in group.permissions if p.code in granted])
+                  for group in rights.grouped()]
+        return [(name, labels) for name, labels in groups if labels]
 
 
 class User(ChangeLoggedModel, AbstractUser):
@@ -128,15 +141,17 @@ class User(ChangeLoggedModel, AbstractUser):
 
     # --- access -------------------------------------------------------------------------------------
     @cached_property
-    def granted_actions(self) -> frozenset:
+    def granted_permissions(self) -> frozenset:
+        """The permission codes this user holds: every registered one for a superuser, none when inactive."""
         if not self.is_active:
             return frozenset()
         if self.is_superuser:
-            return frozenset(Action.values)
-        return frozenset(self.role.actions if self.role_id else ())
+            return rights.codes()
+        return frozenset(self.role.permissions if self.role_id else ())
 
-    def can(self, action: str) -> bool:
-        return action in self.granted_actions
+    def can(self, code: str) -> bool:
+        """True when the user holds the permission ``code`` (e.g. ``"sales.change_order"``)."""
+        return code in self.granted_permissions
 
     def data_scope(self) -> DataScope:
         """The records this user may see, from their role's scope; cached on the instance."""
@@ -151,4 +166,4 @@ class User(ChangeLoggedModel, AbstractUser):
 
     def forget_access_cache(self):
         self.__dict__.pop("_data_scope", None)
-        self.__dict__.pop("granted_actions", None)
+        self.__dict__.pop("granted_permissions", None)

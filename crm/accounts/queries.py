@@ -4,8 +4,9 @@ from django.db.models import Q
 
 from crm.core.visibility import DataScope
 
-from .choices import Action, DataScopeKind, UnitKind
+from .choices import DataScopeKind, UnitKind
 from .models import OrgUnit, User
+from .permissions import VIEW_RECORDS
 
 
 def subordinate_ids(user) -> set[int]:
@@ -36,7 +37,7 @@ def compute_data_scope(user) -> DataScope:
     if user.is_superuser:
         return DataScope(all=True)
     role = user.role
-    if role is None or Action.VIEW not in (role.actions or []):
+    if role is None or VIEW_RECORDS not in (role.permissions or []):
         return DataScope.nothing()
     kind = role.data_scope
     if kind == DataScopeKind.ALL:

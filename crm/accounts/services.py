@@ -14,12 +14,14 @@ from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 
+from crm.core import permissions as rights
 from crm.core.audit import acting_as, record
 from crm.core.choices import AuditAction
+from crm.core.permissions import require
 
-from .choices import Action, PasswordEvent, UnitKind
+from .choices import PasswordEvent, UnitKind
 from .models import OrgUnit, Role, User
-from .permissions import require
+from .permissions import MANAGE_USERS, is_administrator
 from .queries import subordinate_ids
 
 
@@ -30,7 +32,7 @@ def _set_path(unit: OrgUnit):
 @transaction.atomic
 def save_unit(unit: OrgUnit, *, actor) -> OrgUnit:
     """Create or update a unit; moving a unit moves its whole subtree."""
-    require(actor, Action.MANAGE_SETTINGS)
+    require(actor, MANAGE_USERS)
     with acting_as(actor):
         if unit.parent_id is None and unit.kind != UnitKind.HEAD_OFFICE:
             raise ValidationError({"parent": _("Only the head office has no parent.")})
@@ -51,7 +53,7 @@ def save_unit(unit: OrgUnit, *, actor) -> OrgUnit:
 
 @transaction.atomic
 def delete_unit(unit: OrgUnit, *, actor):
-    require(actor, Action.MANAGE_SETTINGS)
+    require(actor, MANAGE_USERS)
     if unit.children.exists() or unit.members.exists():
         raise ValidationError(_("Move this unit's members and sub-units elsewhere first."))
     with acting_as(actor):
@@ -60,9 +62,10 @@ def delete_unit(unit: OrgUnit, *, actor):
 
 @transaction.atomic
 def save_role(role: Role, *, actor) -> Role:
-    require(actor, Action.MANAGE_SETTINGS)
-    role.full_clean()  # refuses unknown actions rather than dropping them
-    role.actions = [a for a in Action.values if a in set(role.actions or [])]
+    require(actor, MANAGE_USERS)
+    role.full_clean()  # refuses unknown permission codes rather than dropping them
+    granted = set(role.permissions or [])
+    role.permissions = [p.code for p in rights.registered() if p.code in granted]
     with acting_as(actor):
         role.save()
     return role
@@ -71,7 +74,7 @@ def save_role(role: Role, *, actor) -> Role:
 @transaction.atomic
 def save_user(user: User, *, actor, password: str | None = None) -> User:
     """Create or update a user.  Refuses a manager line that would loop."""
-    require(actor, Action.MANAGE_SETTINGS)
+    require(actor, MANAGE_USERS)
     if user.pk and user.manager_id and (user.manager_id == user.pk or user.manager_id in subordinate_ids(user)):
         raise ValidationError({"manager": _("A user cannot report to themselves or to a subordinate.")})
     if not actor.is_superuser:
@@ -122,7 +125,7 @@ def set_password(user: User, raw_password: str | None, *, actor, reason: Passwor
     does not.
     """
     if actor is not None and actor.pk != user.pk:
-        require(actor, Action.MANAGE_SETTINGS)
+        require(actor, MANAGE_USERS)
         _refuse_superuser_change(user, actor)
     user = _concrete_user(user)
     if raw_password is not None:
@@ -166,7 +169,7 @@ def reset_password_by_admin(user: User, *, actor) -> str:
     """
     if actor is not None and actor.pk == user.pk:
         raise ValidationError(_("Change your own password on your password page."))
-    require(actor, Action.MANAGE_SETTINGS)
+    require(actor, MANAGE_USERS)
     temporary = get_random_string(12, TEMPORARY_PASSWORD_CHARS)
     set_password(user, temporary, actor=actor, reason=PasswordEvent.TEMPORARY)
     return temporary
@@ -197,8 +200,9 @@ def has_two_factor(user: User) -> bool:
 
 
 def two_factor_required(user: User) -> bool:
-    """Administrators (superusers, manage_settings) must use two-factor log-in when the setting says so."""
-    return settings.CRM_REQUIRE_2FA_FOR_ADMINS and (user.is_superuser or user.can(Action.MANAGE_SETTINGS))
+    """Administrators (superusers, and roles that manage users or settings) must use two-factor log-in
+    when the setting says so."""
+    return settings.CRM_REQUIRE_2FA_FOR_ADMINS and is_administrator(user)
 
 
 def verify_two_factor(user: User, code: str):
@@ -238,7 +242,7 @@ def disable_two_factor(user: User, *, actor) -> bool:
     """Switch two-factor log-in off: the user themselves (unless required of them) or an administrator,
     e.g. when the phone is lost."""
     if actor is None or actor.pk != user.pk:
-        require(actor, Action.MANAGE_SETTINGS)
+        require(actor, MANAGE_USERS)
         _refuse_superuser_change(user, actor)
     elif two_factor_required(user):
         raise ValidationError(_("Two-factor log-in is required for administrators."))
@@ -283,7 +287,7 @@ def regenerate_api_token(user: User, *, actor):
     The audit log records that the token changed, never the token itself.
     """
     if actor is None or actor.pk != user.pk:
-        require(actor, Action.MANAGE_SETTINGS)
+        require(actor, MANAGE_USERS)
     user = _concrete_user(user)
     had_token = Token.objects.filter(user=user).delete()[0] > 0
     token = Token.objects.create(user=user)
@@ -295,7 +299,7 @@ def regenerate_api_token(user: User, *, actor):
 @transaction.atomic
 def revoke_api_token(user: User, *, actor) -> bool:
     if actor is None or actor.pk != user.pk:
-        require(actor, Action.MANAGE_SETTINGS)
+        require(actor, MANAGE_USERS)
     user = _concrete_user(user)
     deleted = Token.objects.filter(user=user).delete()[0] > 0
     if deleted:

@@ -27,7 +27,7 @@ from rest_framework.authtoken.models import Token
 
 from crm.core.middleware import client_address
 from crm.core.pages import apply_validation_error
-from crm.core.views import settings_required
+from crm.core.views import permission_required
 
 from . import services
 from .choices import DataScopeKind
@@ -43,8 +43,11 @@ from .forms import (
 )
 from .middleware import session_has_two_factor
 from .models import OrgUnit, Role, User
+from .permissions import MANAGE_USERS
 
 USERS_PER_PAGE = 50
+
+users_required = permission_required(MANAGE_USERS, gettext_lazy("Your role does not allow managing settings."))
 
 
 def _wants_partial(request):
@@ -52,7 +55,7 @@ def _wants_partial(request):
 
 
 # --- Organisation tree --------------------------------------------------------------------------
-@settings_required
+@users_required
 @require_GET
 def unit_list(request):
     units = list(OrgUnit.objects.annotate(
@@ -75,7 +78,7 @@ def unit_list(request):
     return render(request, "accounts/unit_list.html", {"units": units})
 
 
-@settings_required
+@users_required
 @require_http_methods(["GET", "POST"])
 def unit_edit(request, pk=None):
     unit = get_object_or_404(OrgUnit, pk=pk) if pk else None
@@ -95,7 +98,7 @@ def unit_edit(request, pk=None):
     return render(request, "accounts/unit_form.html", {"form": form, "unit": unit}, status=status)
 
 
-@settings_required
+@users_required
 @require_http_methods(["GET", "POST"])
 def unit_delete(request, pk):
     unit = get_object_or_404(OrgUnit, pk=pk)
@@ -132,7 +135,7 @@ def _filtered_users(request):
     return qs, q, status
 
 
-@settings_required
+@users_required
 @require_GET
 def user_list(request):
     qs, q, status = _filtered_users(request)
@@ -144,7 +147,7 @@ def user_list(request):
     return render(request, template, context)
 
 
-@settings_required
+@users_required
 @require_http_methods(["GET", "POST"])
 def user_edit(request, pk=None):
     edited = get_object_or_404(User, pk=pk) if pk else None
@@ -164,7 +167,7 @@ def user_edit(request, pk=None):
     return render(request, "accounts/user_form.html", context, status=status)
 
 
-@settings_required
+@users_required
 @require_http_methods(["POST"])
 def user_reset_password(request, pk):
     """An administrator's reset: a temporary password, shown once, that must be changed at the next log-in."""
@@ -180,7 +183,7 @@ def user_reset_password(request, pk):
 
 
 # --- Roles ---------------------------------------------------------------------------------------
-@settings_required
+@users_required
 @require_GET
 def role_list(request):
     roles = Role.objects.annotate(user_count=Count("users", filter=Q(users__is_active=True))).order_by("name")
@@ -188,7 +191,7 @@ def role_list(request):
     return render(request, "accounts/role_list.html", {"roles": roles, "scopes": scopes})
 
 
-@settings_required
+@users_required
 @require_http_methods(["GET", "POST"])
 def role_edit(request, pk=None):
     role = get_object_or_404(Role, pk=pk) if pk else None
@@ -401,7 +404,7 @@ def two_factor(request):
     return response
 
 
-@settings_required
+@users_required
 @require_http_methods(["POST"])
 def user_remove_two_factor(request, pk):
     """An administrator switches a user's two-factor log-in off (a lost phone); the user may enrol again."""

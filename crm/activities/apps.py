@@ -11,8 +11,10 @@ class ActivitiesConfig(AppConfig):
         from crm.core import registry
         from crm.core.registry import Kind, MenuEntry, Panel
 
-        from . import services, views
+        from . import permissions, services, views
         from .choices import TimelineKind, TodoKind
+
+        permissions.register()
 
         # Its own kinds; customers, sales and analytics register theirs (ownership, order, pool warning …).
         for kind, order, tab in ((TimelineKind.INTERACTION, 20, True), (TimelineKind.CASE, 40, True),

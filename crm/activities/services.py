@@ -14,13 +14,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.accounts.choices import Action
-from crm.accounts.permissions import require
 from crm.accounts.queries import assignable_users
 from crm.core.audit import acting_as, record_bulk
 from crm.core.choices import AuditAction
+from crm.core.permissions import require
 from crm.customers.services import touch_activity
 
+from . import permissions as perms
 from .choices import InteractionKind, TimelineKind, TodoKind
 from .models import Interaction, TimelineEvent, Todo
 
@@ -194,7 +194,7 @@ def _create_follow_up(interaction, customer, actor):
 def log_interaction(customer, *, actor, data: dict) -> Interaction:
     """Record a contact with ``customer`` (R2.1): the interaction, its timeline event, the customer's
     last activity, and — with a follow-up date — a to-do for the customer's owner due that day."""
-    require(actor, Action.CREATE)
+    require(actor, perms.ADD_INTERACTION)
     _ensure_visible(actor, customer)
     values = {k: v for k, v in data.items() if k in INTERACTION_FIELDS}
     if values.get("occurred_at") is None:
@@ -221,7 +221,7 @@ def _source_events(instance):
 @transaction.atomic
 def update_interaction(interaction: Interaction, *, actor, data: dict) -> Interaction:
     """Change an interaction; its timeline event and its open follow-up move with it."""
-    require(actor, Action.CHANGE)
+    require(actor, perms.CHANGE_INTERACTION)
     _ensure_visible(actor, interaction)
     customer = interaction.customer
     previous_follow_up = interaction.follow_up_on
@@ -253,7 +253,7 @@ def update_interaction(interaction: Interaction, *, actor, data: dict) -> Intera
 @transaction.atomic
 def delete_interaction(interaction: Interaction, *, actor):
     """Delete an interaction with its timeline event and its open follow-ups (done ones stay)."""
-    require(actor, Action.DELETE)
+    require(actor, perms.DELETE_INTERACTION)
     _ensure_visible(actor, interaction)
     with acting_as(actor):
         _source_events(interaction).delete()
@@ -284,7 +284,7 @@ def _todo_errors(todo, actor):
 @transaction.atomic
 def create_todo(*, actor, data: dict, owner=None) -> Todo:
     """A to-do for ``owner`` (default: the actor), optionally about a customer the actor can see."""
-    require(actor, Action.CREATE)
+    require(actor, perms.ADD_TODO)
     todo = Todo(owner=owner or actor, created_by=actor, **{k: v for k, v in data.items() if k in TODO_FIELDS})
     errors = _todo_errors(todo, actor)
     _check_owner(actor, owner, errors)
@@ -298,7 +298,7 @@ def create_todo(*, actor, data: dict, owner=None) -> Todo:
 @transaction.atomic
 def update_todo(todo: Todo, *, actor, data: dict) -> Todo:
     """Change a to-do's title, kind, due date or customer (its owner: :func:`reassign_todo`)."""
-    require(actor, Action.CHANGE)
+    require(actor, perms.CHANGE_TODO)
     _ensure_visible(actor, todo)
     changed = {k: v for k, v in data.items() if k in TODO_FIELDS}
     for key, value in changed.items():
@@ -312,7 +312,7 @@ def update_todo(todo: Todo, *, actor, data: dict) -> Todo:
 
 
 def _set_done(todo, *, actor, done_at):
-    require(actor, Action.CHANGE)
+    require(actor, perms.CHANGE_TODO)
     _ensure_visible(actor, todo)
     if (todo.done_at is None) == (done_at is None):
         return todo  # already in that state: completing twice changes nothing
@@ -335,7 +335,7 @@ def reopen_todo(todo: Todo, *, actor) -> Todo:
 @transaction.atomic
 def reassign_todo(todo: Todo, *, actor, owner) -> Todo:
     """Give a to-do to another user the actor may assign records to."""
-    require(actor, Action.CHANGE)
+    require(actor, perms.CHANGE_TODO)
     _ensure_visible(actor, todo)
     if owner is None:
         raise ValidationError({"owner": [_("This field is required.")]})
@@ -351,7 +351,7 @@ def reassign_todo(todo: Todo, *, actor, owner) -> Todo:
 
 @transaction.atomic
 def delete_todo(todo: Todo, *, actor):
-    require(actor, Action.DELETE)
+    require(actor, perms.DELETE_TODO)
     _ensure_visible(actor, todo)
     with acting_as(actor):
         todo.delete()

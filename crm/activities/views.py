@@ -15,13 +15,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from crm.accounts.choices import Action
 from crm.core import registry
 from crm.core.pages import apply_validation_error, list_page, paginate
 from crm.core.registry import panel_context
-from crm.core.views import action_required
+from crm.core.views import permission_required
 from crm.customers.queries import customers_for
 
+from . import permissions as perms
 from . import queries, services
 from .filtersets import InteractionFilterSet, TodoFilterSet
 from .forms import InteractionForm, TodoForm
@@ -80,13 +80,13 @@ def customer_activity_context(request, customer):
     page of the timeline (or the page the no-JS links ask for).  A fixed number of queries."""
     kind = _timeline_kind(request.GET.get("timeline", ""))
     context = _timeline_context(request, customer, kind=kind, cursor=request.GET.get("after") or None)
-    context["can_log_interaction"] = request.user.can(Action.CREATE)
+    context["can_log_interaction"] = perms.can_log_interaction(request.user)
     if context["can_log_interaction"]:
         context["interaction_form"] = InteractionForm(customer=customer)
     return context
 
 
-@action_required(Action.VIEW)
+@permission_required(perms.VIEW_INTERACTION)
 @require_GET
 def timeline(request, pk):
     """htmx: a filtered timeline (no cursor), or the next events and "load more" (with a cursor)."""
@@ -102,7 +102,7 @@ def timeline(request, pk):
     return render(request, template, context)
 
 
-@action_required(Action.CREATE)
+@permission_required(perms.ADD_INTERACTION)
 @require_http_methods(["GET", "POST"])
 def interaction_create(request, pk):
     customer = _visible_customer(request, pk)
@@ -128,12 +128,12 @@ def interaction_create(request, pk):
 
 # --- my day and to-dos ----------------------------------------------------------------------------------
 
-@action_required(Action.VIEW)
+@permission_required(perms.VIEW_TODO)
 @require_GET
 def my_day(request):
     day = queries.my_day(request.user, timezone.localdate())
     return render(request, "activities/my_day.html", {
-        "day": day, "today": day.today, "can_change": request.user.can(Action.CHANGE),
+        "day": day, "today": day.today, "can_change": perms.can_change_todo(request.user),
         # The sections other apps add (e.g. analytics' customers at risk and due to buy).
         **panel_context("my_day", request, request.user),
     })
@@ -150,13 +150,13 @@ def _todo_filterset(request):
     return filterset
 
 
-@action_required(Action.VIEW)
+@permission_required(perms.VIEW_TODO)
 @require_GET
 def todo_list(request):
     filterset = _todo_filterset(request)
     context = {
-        "filterset": filterset, "can_change": request.user.can(Action.CHANGE),
-        "can_create": request.user.can(Action.CREATE), "today": timezone.localdate(),
+        "filterset": filterset, "can_change": perms.can_change_todo(request.user),
+        "can_create": perms.can_add_todo(request.user), "today": timezone.localdate(),
     }
     if context["can_create"]:
         context["todo_form"] = TodoForm(user=request.user)
@@ -165,7 +165,7 @@ def todo_list(request):
                      partial_target="todo-results")
 
 
-@action_required(Action.CREATE)
+@permission_required(perms.ADD_TODO)
 @require_POST
 def todo_create(request):
     form = TodoForm(request.POST, user=request.user)
@@ -181,7 +181,7 @@ def todo_create(request):
     page = paginate(request, filterset.qs, ordering=TODO_ORDERING)
     return render(request, "activities/todo_list.html", {
         "filterset": filterset, "todos": page.rows, "count": page.count, "count_capped": page.count_capped,
-        "todo_form": form, "can_change": request.user.can(Action.CHANGE), "can_create": True,
+        "todo_form": form, "can_change": perms.can_change_todo(request.user), "can_create": True,
         "today": timezone.localdate(),
     }, status=400)
 
@@ -199,14 +199,14 @@ def _todo_done_response(request, todo):
     return redirect(target)
 
 
-@action_required(Action.CHANGE)
+@permission_required(perms.CHANGE_TODO)
 @require_POST
 def todo_complete(request, pk):
     todo = get_object_or_404(queries.todos_for(request.user), pk=pk)
     return _todo_done_response(request, services.complete_todo(todo, actor=request.user))
 
 
-@action_required(Action.CHANGE)
+@permission_required(perms.CHANGE_TODO)
 @require_POST
 def todo_reopen(request, pk):
     todo = get_object_or_404(queries.todos_for(request.user), pk=pk)
@@ -215,7 +215,7 @@ def todo_reopen(request, pk):
 
 # --- interactions ---------------------------------------------------------------------------------------
 
-@action_required(Action.VIEW)
+@permission_required(perms.VIEW_INTERACTION)
 @require_GET
 def interaction_list(request):
     filterset = InteractionFilterSet(request.GET or None, queryset=queries.interactions_for(request.user),

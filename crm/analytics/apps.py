@@ -13,10 +13,12 @@ class AnalyticsConfig(AppConfig):
         from crm.core import registry, schedule, tables
         from crm.core.registry import Kind, MenuEntry, Panel
 
-        from . import filtersets, views
+        from . import filtersets, permissions, views
         from .choices import VALUE_ALERT_TODO
         from .tables import CUSTOMER_COLUMNS
         from .tasks import nightly_refresh_task
+
+        permissions.register()
 
         # The nightly refresh of the customer value analysis (R5.9: screening follows the data).
         schedule.register("analytics.refresh", nightly_refresh_task, every=datetime.timedelta(days=1))
@@ -40,6 +42,7 @@ class AnalyticsConfig(AppConfig):
         registry.main_menu.register(MenuEntry("analytics", _("Analytics"), "analytics:dashboard", order=80,
                                               testid="nav-analytics"))
         registry.settings_menu.register(MenuEntry("analytics_settings", _("Analytics settings"),
-                                                  "analytics:settings", order=60, visible=registry.manages_settings))
+                                                  "analytics:settings", order=60,
+                                                  visible=permissions.can_manage_settings))
         registry.settings_menu.register(MenuEntry("segments", _("RFM segments"), "analytics:segments", order=70,
-                                                  visible=registry.manages_settings))
+                                                  visible=permissions.can_manage_settings))

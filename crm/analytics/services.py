@@ -37,17 +37,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.accounts.models import OrgUnit
-from crm.accounts.permissions import require
 from crm.activities.models import Todo
 from crm.activities.services import create_todos
 from crm.core.jobs import enqueue_on_commit
+from crm.core.permissions import require
 from crm.customers.models import Customer
 from crm.sales.models import Order, Product, ProductCategory
 
 from . import aggregation, scoring
 from .choices import VALUE_ALERT_TODO, ClvBasis, RefreshStage, SnapshotStatus, Tier
 from .models import AnalyticsSettings, CustomerMetrics, Segment, Snapshot
-from .permissions import REFRESH_ACTION
+from .permissions import REFRESH
 from .stats import analysis, bgnbd, holdout, rfm
 from .stats.summary import PERIOD_DAYS, CustomerSummary
 
@@ -65,7 +65,7 @@ def request_refresh(*, actor, as_of=None):
     """Start a refresh on demand and return its snapshot (the running one when a refresh is under way).
 
     Needs the *manage settings* action.  The work runs in the task worker after the commit."""
-    require(actor, REFRESH_ACTION)
+    require(actor, REFRESH)
     snapshot, created = start_refresh(actor=actor, as_of=as_of)
     if created:
         from .tasks import refresh_task

@@ -17,10 +17,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from crm.accounts.choices import Action
-from crm.core.views import action_required
+from crm.core.views import permission_required
 from crm.customers.choices import CustomerType, Industry, Province, RelationshipLevel
 
+from . import permissions as perms
 from .choices import SnapshotStatus, Tier, ValueClass, segment_label
 from .forms import AnalyticsSettingsForm, SegmentTableForm, current_segments
 from .models import AnalyticsSettings, Snapshot
@@ -97,13 +97,13 @@ def _settings_of(snapshot):
 
 # --- dashboard ------------------------------------------------------------------------------------------
 
-@action_required(Action.VIEW)
+@permission_required(perms.VIEW)
 @require_GET
 def dashboard(request):
     queries = _queries()
     snapshot = queries.current_snapshot()
     running = queries.running_snapshot()
-    can_refresh = request.user.can(Action.MANAGE_SETTINGS)
+    can_refresh = perms.can_refresh(request.user)
     context = {"snapshot": snapshot, "running": running, "can_refresh": can_refresh,
                "refreshed": request.GET.get("refreshed") == str(getattr(snapshot, "pk", ""))}
     if snapshot is None:
@@ -462,7 +462,7 @@ def _due_to_buy(user):
     return {"week_start": week_start, "week_end": week_start + datetime.timedelta(days=6), "rows": rows}
 
 
-@action_required(Action.VIEW)
+@permission_required(perms.VIEW)
 @require_GET
 def transitions(request):
     """The movement section alone (htmx swap when the user picks other snapshots)."""
@@ -477,7 +477,7 @@ def transitions(request):
 
 # --- refresh --------------------------------------------------------------------------------------------
 
-@action_required(Action.MANAGE_SETTINGS)
+@permission_required(perms.REFRESH)
 @require_POST
 def refresh(request):
     """Start a refresh (or join the one running) and show its progress."""
@@ -494,7 +494,7 @@ def _progress_context(snapshot):
             "failed": snapshot is not None and snapshot.status == SnapshotStatus.FAILED}
 
 
-@action_required(Action.VIEW)
+@permission_required(perms.VIEW)
 @require_GET
 def progress(request):
     """The progress partial polled by htmx every 2 s while a refresh runs; once the snapshot is complete
@@ -515,7 +515,7 @@ def progress(request):
 
 # --- settings pages -------------------------------------------------------------------------------------
 
-@action_required(Action.MANAGE_SETTINGS)
+@permission_required(perms.MANAGE_SETTINGS)
 @require_http_methods(["GET", "POST"])
 def settings_edit(request):
     instance = AnalyticsSettings.load()
@@ -528,7 +528,7 @@ def settings_edit(request):
     return render(request, "analytics/settings.html", {"form": form}, status=status)
 
 
-@action_required(Action.MANAGE_SETTINGS)
+@permission_required(perms.MANAGE_SETTINGS)
 @require_http_methods(["GET", "POST"])
 def segments_edit(request):
     form = SegmentTableForm(request.POST or None, segments=current_segments())
@@ -551,7 +551,7 @@ def my_day_value_context(user):
     those expected to buy this week, from the current snapshot."""
     queries = _queries()
     snapshot = queries.current_snapshot()
-    if snapshot is None or not user.can(Action.VIEW):
+    if snapshot is None or not perms.can_view(user):
         return {"value_day": None}
     today = timezone.localdate()
     at_risk = list(queries.metrics_queryset(user, snapshot).filter(at_risk=True, customer__owner=user)

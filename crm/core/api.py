@@ -15,8 +15,8 @@ from decimal import Decimal
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
@@ -32,7 +32,6 @@ from .pagination import KeysetPagination
 from .validators import date_out_of_range_message, in_date_range, validate_date_range
 from .visibility import related_visible
 
-MANAGE_SETTINGS = "manage_settings"
 MAX_INTEGER = 2**63 - 1  # ids and counts are 64-bit; larger numbers match nothing and overflow queries
 
 
@@ -111,39 +110,42 @@ def _body_too_large():
     return _("The request body is too large: at most %(n)d bytes.") % {"n": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
 
 
-class ActionPermission(permissions.BasePermission):
-    """Maps HTTP methods to role actions; views name extra actions in ``action_permissions``."""
+ANY_USER = "*"  # in ``permission_codes``: any signed-in user
 
-    method_actions = {
-        "GET": "view", "HEAD": "view", "OPTIONS": "view",
-        "POST": "create", "PUT": "change", "PATCH": "change", "DELETE": "delete",
+
+def crud_codes(app_label: str, model_name: str) -> dict:
+    """``permission_codes`` for a model's viewset: read needs ``view_<model>``, POST ``add_<model>``,
+    PUT and PATCH ``change_<model>``, DELETE ``delete_<model>``."""
+    return {
+        "GET": f"{app_label}.view_{model_name}", "POST": f"{app_label}.add_{model_name}",
+        "PUT": f"{app_label}.change_{model_name}", "PATCH": f"{app_label}.change_{model_name}",
+        "DELETE": f"{app_label}.delete_{model_name}",
     }
 
-    def has_permission(self, request, view):
-        user = request.user
-        if not user or not user.is_authenticated:
-            return False
-        action = getattr(view, "action_permissions", {}).get(getattr(view, "action", None))
-        action = action or self.method_actions.get(request.method, "view")
-        return user.can(action)
+
+def read_write_codes(read: str, write: str) -> dict:
+    """``permission_codes`` where reading needs ``read`` (or :data:`ANY_USER`) and every write ``write``."""
+    return {"GET": read, "POST": write, "PUT": write, "PATCH": write, "DELETE": write}
 
 
-class ManageSettingsPermission(permissions.BasePermission):
-    """Every method needs the ``manage_settings`` action."""
-
-    def has_permission(self, request, view):
-        user = request.user
-        return bool(user and user.is_authenticated and user.can(MANAGE_SETTINGS))
-
-
-class ReadOrManageSettings(permissions.BasePermission):
-    """Any signed-in user reads; writing needs the ``manage_settings`` action."""
+class CodePermission(permissions.BasePermission):
+    """The permission code a request needs, from the view's ``permission_codes``: the viewset action's
+    name (``"claim"``, ``"bulk"``) first, then the HTTP method (HEAD and OPTIONS as GET); :data:`ANY_USER`
+    lets every signed-in user through.  A view that declares no codes is a programming error, not an
+    open door."""
 
     def has_permission(self, request, view):
         user = request.user
         if not user or not user.is_authenticated:
             return False
-        return request.method in permissions.SAFE_METHODS or user.can(MANAGE_SETTINGS)
+        codes = getattr(view, "permission_codes", None)
+        if codes is None:
+            raise ImproperlyConfigured(f"{type(view).__name__} declares no permission_codes.")
+        method = "GET" if request.method in ("HEAD", "OPTIONS") else request.method
+        code = codes.get(getattr(view, "action", None)) or codes.get(method)
+        if code is None:  # a method the view does not take answers 405, one it takes without a code 403
+            return request.method not in getattr(view, "allowed_methods", ())
+        return code == ANY_USER or user.can(code)
 
 
 def page_size_param(request, name, *, default, maximum):
@@ -279,9 +281,9 @@ class StrictFilterBackend(DjangoFilterBackend):
 
 
 class ApiViewMixin:
-    """What every endpoint shares: role-action permissions, keyset pagination, strict filters and ordering."""
+    """What every endpoint shares: ``permission_codes``, keyset pagination, strict filters and ordering."""
 
-    permission_classes = [ActionPermission]
+    permission_classes = [CodePermission]
     pagination_class = ApiKeysetPagination
     filter_backends = [StrictFilterBackend, StrictOrderingFilter]
     ordering_fields: list = []

@@ -29,10 +29,11 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from . import services
-from .api import ApiViewMixin, ManageSettingsPermission, ReadOrManageSettings
+from .api import ANY_USER, ApiViewMixin, read_write_codes
 from .choices import AuditAction
 from .forms import custom_field_content_types
 from .models import AuditEntry, CustomFieldDefinition, CustomFieldsModel
+from .permissions import MANAGE_SETTINGS
 
 
 class ContentTypeField(serializers.SlugRelatedField):
@@ -122,14 +123,14 @@ class AuditEntrySerializer(serializers.ModelSerializer):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="The audit log, newest first (manage_settings)"),
-    retrieve=extend_schema(summary="One audit entry (manage_settings)"),
+    list=extend_schema(summary="The audit log, newest first (core.manage_settings)"),
+    retrieve=extend_schema(summary="One audit entry (core.manage_settings)"),
 )
 class AuditEntryViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     """Append-only: there is no way to create, change or delete an entry through the API."""
 
     serializer_class = AuditEntrySerializer
-    permission_classes = [ManageSettingsPermission]
+    permission_codes = read_write_codes(MANAGE_SETTINGS, MANAGE_SETTINGS)
     queryset = AuditEntry.objects.select_related("content_type")
     filterset_class = AuditEntryFilterSet
     ordering = ["-at"]
@@ -172,14 +173,14 @@ class CustomFieldDefinitionSerializer(serializers.ModelSerializer):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Custom field definitions (any signed-in user reads; manage_settings writes)"),
+    list=extend_schema(summary="Custom field definitions (any signed-in user reads; core.manage_settings writes)"),
 )
 class CustomFieldDefinitionViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                                    mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
     """Definitions are deactivated (``active: false``), not deleted: stored values stay readable."""
 
     serializer_class = CustomFieldDefinitionSerializer
-    permission_classes = [ReadOrManageSettings]
+    permission_codes = read_write_codes(ANY_USER, MANAGE_SETTINGS)
     queryset = CustomFieldDefinition.objects.select_related("content_type")
     pagination_class = None
     filterset_fields = ["field_type", "active"]

@@ -8,8 +8,10 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self):
-        from . import signals  # noqa: F401  (audit log receivers)
+        from . import permissions, signals  # noqa: F401  (signals: audit log receivers)
         from .registry import MenuEntry, manages_settings, settings_menu
+
+        permissions.register_core()
 
         settings_menu.register(MenuEntry("fields", _("Custom fields"), "core:customfield_list", order=40,
                                          visible=manages_settings))

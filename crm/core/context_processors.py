@@ -8,6 +8,7 @@ def _menu(entries, user):
     return [{"entry": entry, "url": reverse(entry.url_name)} for entry in entries if entry.visible(user)]
 
 
+
 def navigation(request):
     """The languages, and the menus as the apps registered them (:mod:`crm.core.registry`), without the
     entries the user may not see."""

@@ -4,7 +4,7 @@ to put a service's ValidationError on a form.
 Views stay small functions: they check the role (a decorator naming the right), fetch from the
 caller's visible queryset, and hand the rest to these helpers::
 
-    @action_required(Action.VIEW)
+    @permission_required("sales.view_order")
     def order_list(request):
         filterset = OrderFilterSet(request.GET or None, queryset=orders_for(request.user), request=request)
         return list_page(request, filterset.qs, ordering=("-order_date", "-id"),

@@ -24,6 +24,8 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
+from . import permissions
+
 
 class Registry:
     """Entries with a unique ``key`` and an ``order``."""
@@ -87,8 +89,9 @@ def _always(user) -> bool:
 
 
 def manages_settings(user) -> bool:
-    """Who sees the settings pages' menu entries (the one place to change when rights change)."""
-    return bool(user and user.is_authenticated and user.can("manage_settings"))
+    """Who sees core's settings entries (custom fields, the audit log); other apps' entries carry their own
+    predicates (``accounts.permissions.can_manage_users`` …)."""
+    return permissions.has(user, permissions.MANAGE_SETTINGS)
 
 
 # --- kinds of timeline events and to-dos ------------------------------------------------------------

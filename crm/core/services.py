@@ -7,15 +7,16 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from . import audit
+from . import audit, permissions
 from .choices import AuditAction, CustomFieldType
 from .models import CustomFieldDefinition
+from .permissions import MANAGE_SETTINGS
 
 _NOT_AUDITED = {"id", "created_at", "updated_at"}
 
 
 def _require_settings(actor):
-    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.can("manage_settings"):
+    if not permissions.has(actor, MANAGE_SETTINGS):
         raise PermissionDenied(_("Your role does not allow managing settings."))
 
 

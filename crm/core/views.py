@@ -1,7 +1,8 @@
 """Framework views: home, health, the audit log and custom field definitions.
 
-Core depends on no domain app: permissions are asked of the user object (``user.can(action)``) and
-the models that carry custom fields are found through the app registry.
+Core depends on no domain app: permissions are asked of the user object (``user.can(code)``, with the
+codes of :mod:`crm.core.permissions`) and the models that carry custom fields are found through the app
+registry.
 """
 
 import datetime
@@ -21,28 +22,38 @@ from . import services
 from .forms import AuditFilterForm, CustomFieldDefinitionForm
 from .models import AuditEntry, CustomFieldDefinition
 from .pages import edit_page
+from .permissions import MANAGE_SETTINGS
 
-MANAGE_SETTINGS = "manage_settings"
 AUDIT_PAGE_SIZE = 50
 
 
-def action_required(action, message=None):
-    """Log-in required, then the user's role must grant ``action``; otherwise 403."""
+def permission_required(code, message=None, *, denied=None):
+    """Log-in required, then the user's role must grant the permission ``code``; otherwise 403.
+
+    With ``denied`` (a view ``denied(request, message)``), a refusal, and a ``PermissionDenied`` the view
+    raises, answer that view's page instead of the site's 403 page."""
 
     def decorator(view):
         @wraps(view)
         @login_required
         def wrapped(request, *args, **kwargs):
-            if not request.user.can(action):
+            if not request.user.can(code):
+                if denied is not None:
+                    return denied(request)
                 raise PermissionDenied(message or _("Your role does not allow this."))
-            return view(request, *args, **kwargs)
+            if denied is None:
+                return view(request, *args, **kwargs)
+            try:
+                return view(request, *args, **kwargs)
+            except PermissionDenied as exc:
+                return denied(request, str(exc))
 
         return wrapped
 
     return decorator
 
 
-settings_required = action_required(MANAGE_SETTINGS, _lazy("Your role does not allow managing settings."))
+settings_required = permission_required(MANAGE_SETTINGS, _lazy("Your role does not allow managing settings."))
 
 
 @login_required

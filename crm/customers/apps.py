@@ -13,8 +13,11 @@ class CustomersConfig(AppConfig):
         from crm.core import registry, schedule
         from crm.core.registry import Kind, MenuEntry
 
+        from . import permissions
         from .choices import OWNERSHIP_EVENT, POOL_WARNING_TODO
         from .tasks import reclaim_pool_task
+
+        permissions.register()
 
         # The customer pool run: return customers nobody served for too long, warn their owners first.
         schedule.register("customers.reclaim_pool", reclaim_pool_task, every=datetime.timedelta(days=1))
@@ -25,4 +28,4 @@ class CustomersConfig(AppConfig):
         registry.main_menu.register(MenuEntry("pool", _("Customer pool"), "customers:pool", order=20,
                                               testid="nav-pool"))
         registry.settings_menu.register(MenuEntry("pool_rules", _("Pool rules"), "customers:pool_rules", order=50,
-                                                  visible=registry.manages_settings))
+                                                  visible=permissions.can_manage_pool_rules))

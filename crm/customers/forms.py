@@ -13,13 +13,13 @@ from django.db import models
 from django.forms.models import fields_for_model
 from django.utils.translation import gettext_lazy as _
 
-from crm.accounts.choices import Action
 from crm.accounts.models import OrgUnit, User
 from crm.accounts.queries import assignable_units, assignable_users
 from crm.core.choices import CustomFieldType
 from crm.core.phones import format_phone, normalize_phone
 
 from .models import Contact, Customer, PoolRule, Tag
+from .permissions import can_assign
 
 CUSTOM_PREFIX = "cf_"
 
@@ -102,7 +102,7 @@ class CustomerForm(forms.Form):
             "phone": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
         })
         fields["tags"] = self.fields["tags"]
-        if user.can(Action.ASSIGN):
+        if can_assign(user):
             fields.update(self._assignment_fields())
         for definition in self.definitions:
             fields[custom_field_name(definition.key)] = custom_form_field(definition)

@@ -5,7 +5,6 @@ import re
 from django.db import connection
 from django.db.models import Func, Prefetch, Q, TextField, Value
 
-from crm.accounts.choices import Action
 from crm.accounts.models import User
 from crm.accounts.queries import branch_unit_ids
 from crm.core import registry
@@ -13,6 +12,7 @@ from crm.core.phones import phone_search_prefix
 from crm.core.text import prefix_range
 
 from .models import Contact, Customer, OwnershipChange
+from .permissions import can_view
 
 _ASCII_KEY = re.compile(r"^[a-z0-9 ]+$")
 
@@ -182,7 +182,7 @@ def pool_for(user):
     claiming through this query, not through ``visible_to`` (their owner is nobody)."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return Customer.objects.none()
-    if not user.can(Action.VIEW):
+    if not can_view(user):
         return Customer.objects.none()
     pool = Customer.objects.filter(owner__isnull=True)
     if user.data_scope().all:

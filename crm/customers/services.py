@@ -11,15 +11,15 @@ from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from crm.accounts.choices import Action
 from crm.accounts.models import User
-from crm.accounts.permissions import require
 from crm.accounts.queries import assignable_units, assignable_users
 from crm.core import registry
 from crm.core.audit import acting_as, record_bulk
 from crm.core.custom_fields import clean_custom_fields
+from crm.core.permissions import require
 from crm.core.phones import normalize_phone
 
+from . import permissions as perms
 from .choices import OWNERSHIP_EVENT, POOL_WARNING_TODO
 from .models import Contact, Customer, OwnershipChange
 from .queries import possible_duplicates
@@ -70,11 +70,11 @@ def _ensure_visible(actor, obj):
 
 
 def _resolve_assignment(actor, owner, branch, *, current_owner=None, current_branch=None):
-    """Check who may own and which unit may hold a customer.  Without the *assign* action a user
+    """Check who may own and which unit may hold a customer.  Without ``customers.assign_customer`` a user
     can only own customers themselves, in their own unit."""
     owner_changed = owner != current_owner
     branch_changed = branch != current_branch
-    can_assign = actor.can(Action.ASSIGN)
+    can_assign = perms.can_assign(actor)
     errors = {}
     if owner_changed and owner is not None:
         if not can_assign and owner != actor:
@@ -135,7 +135,7 @@ def create_customer(*, actor, data: dict, tags=None, owner=None, branch=None, cu
                     allow_duplicate=False) -> Customer:
     """Create a customer.  ``data`` holds already-formatted field values (forms and serializers
     validate formats); the owner defaults to the actor and the unit to the owner's unit."""
-    require(actor, Action.CREATE)
+    require(actor, perms.ADD)
     owner = owner if owner is not None else actor
     branch = branch if branch is not None else (owner.org_unit if owner else actor.org_unit)
     _resolve_assignment(actor, owner, branch)
@@ -161,7 +161,7 @@ def create_customer(*, actor, data: dict, tags=None, owner=None, branch=None, cu
 @transaction.atomic
 def update_customer(customer: Customer, *, actor, data: dict, tags=None, custom_fields=None) -> Customer:
     """Change a customer's facts (not its owner: see :func:`assign_customer`)."""
-    require(actor, Action.CHANGE)
+    require(actor, perms.CHANGE)
     _ensure_visible(actor, customer)
     for key, value in data.items():
         if key in CUSTOMER_FIELDS:
@@ -187,7 +187,7 @@ def assign_customer(customer: Customer, *, actor, owner, branch=None, reason="")
 
     Customers are company property (R1.3): the record and its history stay whole when they move.
     """
-    require(actor, Action.ASSIGN)
+    require(actor, perms.ASSIGN)
     _ensure_visible(actor, customer)
     if branch is None and owner is not None:
         branch = owner.org_unit or customer.branch
@@ -218,7 +218,7 @@ def edit_customer(customer: Customer, *, actor, data: dict, tags=None, custom_fi
     branch = customer.branch if branch is UNCHANGED else branch
     moved = sorted(name for name, new, old in (("owner", owner, customer.owner), ("branch", branch, customer.branch))
                    if new != old)
-    if moved and not actor.can(Action.ASSIGN):
+    if moved and not perms.can_assign(actor):
         refused = {"owner": _("Your role does not allow assigning customers to other users."),
                    "branch": _("Your role does not allow moving customers to another unit.")}
         raise ValidationError({name: [refused[name]] for name in moved})
@@ -233,7 +233,7 @@ def edit_customer(customer: Customer, *, actor, data: dict, tags=None, custom_fi
 def delete_customer(customer: Customer, *, actor):
     """Delete a customer and its contacts.  Refused while orders refer to it: order history is kept
     (a customer with orders is deactivated or marked lost instead)."""
-    require(actor, Action.DELETE)
+    require(actor, perms.DELETE)
     _ensure_visible(actor, customer)
     try:
         with transaction.atomic(), acting_as(actor):
@@ -257,7 +257,7 @@ def _apply_primary(contact: Contact):
 
 @transaction.atomic
 def add_contact(customer: Customer, *, actor, data: dict, custom_fields=None) -> Contact:
-    require(actor, Action.CHANGE)
+    require(actor, perms.CHANGE)
     _ensure_visible(actor, customer)
     contact = Contact(customer=customer, **{k: v for k, v in data.items() if k in CONTACT_FIELDS})
     contact.custom_fields = clean_custom_fields(Contact, custom_fields or {})
@@ -271,7 +271,7 @@ def add_contact(customer: Customer, *, actor, data: dict, custom_fields=None) ->
 
 @transaction.atomic
 def update_contact(contact: Contact, *, actor, data: dict, custom_fields=None) -> Contact:
-    require(actor, Action.CHANGE)
+    require(actor, perms.CHANGE)
     _ensure_visible(actor, contact)
     for key, value in data.items():
         if key in CONTACT_FIELDS:
@@ -288,7 +288,7 @@ def update_contact(contact: Contact, *, actor, data: dict, custom_fields=None) -
 
 @transaction.atomic
 def delete_contact(contact: Contact, *, actor):
-    require(actor, Action.CHANGE)
+    require(actor, perms.CHANGE)
     _ensure_visible(actor, contact)
     customer_id, was_primary = contact.customer_id, contact.is_primary
     with acting_as(actor):
@@ -376,7 +376,7 @@ def claim_customer(customer: Customer, *, actor) -> Customer:
 
     from .queries import customer_cap, pool_for
 
-    require(actor, Action.CHANGE)
+    require(actor, perms.CHANGE)
     # Lock the actor's row first: two claims by one user run one after the other, so the count below
     # always sees the other claim and the cap holds.  Then lock the customer: two users claiming the
     # same customer get it one after the other, and the second finds it owned.
@@ -412,8 +412,8 @@ def claim_customer(customer: Customer, *, actor) -> Customer:
 
 @transaction.atomic
 def release_customer(customer: Customer, *, actor, reason: str) -> Customer:
-    """Give a customer back to the pool of its branch.  The owner may (with the *change* action), and
-    so may a manager with the *assign* action.  A reason is required; it is kept in the history."""
+    """Give a customer back to the pool of its branch.  The owner may (with ``customers.change_customer``),
+    and so may a manager with ``customers.assign_customer``.  A reason is required; it is kept in the history."""
     from django.utils import timezone
 
     reason = (reason or "").strip()
@@ -423,7 +423,7 @@ def release_customer(customer: Customer, *, actor, reason: str) -> Customer:
     locked = Customer.objects.select_for_update().get(pk=customer.pk)
     if locked.owner_id is None:
         raise ValidationError(_("This customer is already in the pool."), code="in_pool")
-    require(actor, Action.CHANGE if locked.owner_id == actor.pk else Action.ASSIGN)
+    perms.require_release(actor, locked)
     from_owner = locked.owner
     locked.owner = None
     with acting_as(actor):
@@ -529,7 +529,7 @@ def reassign_portfolio(*, actor, from_user, to_user=None, to_unit=None, reason: 
 
     from .queries import handover_candidates
 
-    require(actor, Action.ASSIGN)
+    require(actor, perms.ASSIGN)
     reason = (reason or "").strip()
     errors = {}
     if not reason:
@@ -544,7 +544,7 @@ def reassign_portfolio(*, actor, from_user, to_user=None, to_unit=None, reason: 
             errors["to_user"] = [_("Choose someone other than the person handing over.")]
         elif not assignable_users(actor).filter(pk=to_user.pk).exists():
             errors["to_user"] = [_("This user is outside your access or inactive.")]
-        elif not to_user.can(Action.CHANGE):
+        elif not perms.can_work_on_customers(to_user):
             errors["to_user"] = [_("This user's role cannot work on customers.")]
         else:
             recipients = [to_user]
@@ -553,7 +553,7 @@ def reassign_portfolio(*, actor, from_user, to_user=None, to_unit=None, reason: 
     else:
         # The active members within the actor's access whose role lets them work on customers.
         members = assignable_users(actor).filter(org_unit=to_unit).exclude(pk=from_user.pk)
-        recipients = [u for u in members.select_related("role").order_by("pk") if u.can(Action.CHANGE)]
+        recipients = [u for u in members.select_related("role").order_by("pk") if perms.can_work_on_customers(u)]
         if not recipients:
             errors["to_unit"] = [_("This team has no active members within your access.")]
     if errors:
@@ -599,8 +599,8 @@ def reassign_portfolio(*, actor, from_user, to_user=None, to_unit=None, reason: 
 
 @transaction.atomic
 def save_pool_rule(rule, *, actor):
-    """Create or change a pool rule (needs the *manage settings* action)."""
-    require(actor, Action.MANAGE_SETTINGS)
+    """Create or change a pool rule (needs ``customers.manage_pool_rules``)."""
+    require(actor, perms.MANAGE_POOL_RULES)
     if rule.days_without_activity is not None and rule.warn_days_before is not None \
             and rule.warn_days_before >= rule.days_without_activity:
         raise ValidationError({"warn_days_before": [_("Warn fewer days before than the limit itself.")]})
@@ -614,6 +614,6 @@ def save_pool_rule(rule, *, actor):
 
 @transaction.atomic
 def delete_pool_rule(rule, *, actor):
-    require(actor, Action.MANAGE_SETTINGS)
+    require(actor, perms.MANAGE_POOL_RULES)
     with acting_as(actor):
         rule.delete()

@@ -2,7 +2,6 @@
 goes through ``services``, and every record is fetched from the caller's visible queryset (a record
 outside the caller's scope is a 404, a missing role action a 403)."""
 
-import functools
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,7 +12,6 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from crm.accounts.choices import Action
 from crm.core.audit import history_for
 from crm.core.custom_fields import definitions_for
 from crm.core.pages import (
@@ -27,7 +25,9 @@ from crm.core.pages import (
 )
 from crm.core.phones import format_phone
 from crm.core.registry import panel_context
+from crm.core.views import permission_required as core_permission_required
 
+from . import permissions as perms
 from . import services
 from .filtersets import CustomerFilterSet
 from .forms import (
@@ -57,22 +57,10 @@ AUDIT_ENTRIES_SHOWN = 20
 
 # --- access ---------------------------------------------------------------------------------------
 
-def action_required(action):
-    """Log-in required, then the role must grant ``action``; otherwise a 403 page."""
-
-    def decorator(view):
-        @functools.wraps(view)
-        @login_required
-        def wrapped(request, *args, **kwargs):
-            if not request.user.can(action):
-                return denied(request)
-            try:
-                return view(request, *args, **kwargs)
-            except PermissionDenied as exc:
-                return denied(request, str(exc))
-        return wrapped
-
-    return decorator
+def permission_required(code):
+    """Log-in required, then the role must grant ``code``; otherwise (or when a service refuses) the
+    customers' 403 page."""
+    return core_permission_required(code, denied=denied)
 
 
 def denied(request, message=""):
@@ -107,7 +95,7 @@ def _current_ordering(request, table):
     return value if value.lstrip("-") in table.ordering_fields() else "-created_at"
 
 
-@action_required(Action.VIEW)
+@permission_required(perms.VIEW)
 def customer_list(request):
     filterset = _filterset(request, with_metrics=True)
     table = customer_table()
@@ -118,8 +106,8 @@ def customer_list(request):
         "headers": table.headers(ordering),
         "columns": table.list_columns(),
         "export_query": export_query(request),
-        "can_create": request.user.can(Action.CREATE),
-        "can_export": request.user.can(Action.EXPORT),
+        "can_create": perms.can_add(request.user),
+        "can_export": perms.can_export(request.user),
     }
     return list_page(request, filterset.qs.prefetch_related("tags"), ordering=LIST_ORDERING,
                      ordering_fields=table.ordering_fields(), template="customers/customer_list.html",
@@ -134,7 +122,7 @@ def _format_phones(customers):
 
 # --- export ---------------------------------------------------------------------------------------
 
-@action_required(Action.EXPORT)
+@permission_required(perms.EXPORT)
 def customer_export(request):
     """The filtered list as CSV, in the list's order, with the export's columns of the customer table.
     A filter the list would refuse (e.g. an owner outside the caller's scope) is a 400, not ignored."""
@@ -153,7 +141,7 @@ def _form_context(form, **extra):
     return {"form": form, **extra}
 
 
-@action_required(Action.CREATE)
+@permission_required(perms.ADD)
 @require_http_methods(["GET", "POST"])
 def customer_create(request):
     definitions = definitions_for(Customer)
@@ -178,7 +166,7 @@ def customer_create(request):
                   _form_context(form, duplicates=duplicates, customer=None))
 
 
-@action_required(Action.CHANGE)
+@permission_required(perms.CHANGE)
 @require_http_methods(["GET", "POST"])
 def customer_edit(request, pk):
     customer = _visible_customer(request, pk)
@@ -243,7 +231,7 @@ def _contacts_context(customer, contacts, *, form=None, editing=None):
     return {"customer": customer, "contacts": contacts, "contact_form": form, "editing": editing}
 
 
-@action_required(Action.VIEW)
+@permission_required(perms.VIEW)
 def customer_detail(request, pk):
     try:
         customer = customer_for_detail(request.user, pk)
@@ -262,9 +250,10 @@ def customer_detail(request, pk):
         "custom_fields": custom_fields,
         "ownership_changes": customer.ownership_changes.all(),
         "audit_rows": _audit_rows(customer, entries),
-        "can_change": request.user.can(Action.CHANGE),
-        "can_assign": request.user.can(Action.ASSIGN),
-        "can_delete": request.user.can(Action.DELETE),
+        "can_change": perms.can_change(request.user),
+        "can_assign": perms.can_assign(request.user),
+        "can_delete": perms.can_delete(request.user),
+        "can_release": perms.can_release(request.user, customer),
         **_contacts_context(customer, customer.contacts.all()),
         # The sections other apps add (orders, activities, customer value), in their registered order.
         **panel_context("customer_detail", request, customer),
@@ -274,7 +263,7 @@ def customer_detail(request, pk):
 
 # --- assign / delete --------------------------------------------------------------------------------
 
-@action_required(Action.ASSIGN)
+@permission_required(perms.ASSIGN)
 @require_http_methods(["GET", "POST"])
 def customer_assign(request, pk):
     customer = _visible_customer(request, pk)
@@ -293,7 +282,7 @@ def customer_assign(request, pk):
     return render(request, "customers/customer_assign.html", {"customer": customer, "form": form})
 
 
-@action_required(Action.DELETE)
+@permission_required(perms.DELETE)
 @require_http_methods(["GET", "POST"])
 def customer_delete(request, pk):
     customer = _visible_customer(request, pk)
@@ -310,7 +299,7 @@ def _contacts_response(request, customer, *, form=None, editing=None, status=200
     """htmx: the contacts section; without JS: the detail page after a change, or a page with the form."""
     contacts = customer.contacts.order_by("-is_primary", "name", "id")
     context = _contacts_context(customer, contacts, form=form, editing=editing)
-    context["can_change"] = request.user.can(Action.CHANGE)
+    context["can_change"] = perms.can_change(request.user)
     if request.htmx:
         return render(request, "customers/partials/contacts.html", context, status=status)
     if form is None:
@@ -318,7 +307,7 @@ def _contacts_response(request, customer, *, form=None, editing=None, status=200
     return render(request, "customers/contact_form.html", context, status=status)
 
 
-@action_required(Action.CHANGE)
+@permission_required(perms.CHANGE)
 @require_http_methods(["GET", "POST"])
 def contact_create(request, pk):
     customer = _visible_customer(request, pk)
@@ -340,7 +329,7 @@ def _visible_contact(request, customer, contact_pk):
                              pk=contact_pk)
 
 
-@action_required(Action.CHANGE)
+@permission_required(perms.CHANGE)
 @require_http_methods(["GET", "POST"])
 def contact_edit(request, pk, contact_pk):
     customer = _visible_customer(request, pk)
@@ -356,7 +345,7 @@ def contact_edit(request, pk, contact_pk):
     return _contacts_response(request, customer, form=form, editing=contact)
 
 
-@action_required(Action.CHANGE)
+@permission_required(perms.CHANGE)
 @require_POST
 def contact_delete(request, pk, contact_pk):
     customer = _visible_customer(request, pk)
@@ -373,7 +362,7 @@ def _cap_context(user):
     return {"owned_count": owned_count(user), "cap": customer_cap(user)}
 
 
-@action_required(Action.VIEW)
+@permission_required(perms.VIEW)
 def pool(request):
     """Claimable customers, the most recently returned first; search and keyset pages like the list."""
     q = request.GET.get("q", "").strip()
@@ -382,9 +371,9 @@ def pool(request):
         queryset = queryset.filter(search_q(q))
     context = {
         "q": q,
-        "can_claim": request.user.can(Action.CHANGE),
-        "can_handover": request.user.can(Action.ASSIGN),
-        "can_manage_rules": request.user.can(Action.MANAGE_SETTINGS),
+        "can_claim": perms.can_claim(request.user),
+        "can_handover": perms.can_assign(request.user),
+        "can_manage_rules": perms.can_manage_pool_rules(request.user),
         **_cap_context(request.user),
     }
     return list_page(request, queryset, ordering=POOL_ORDERING, ordering_fields=POOL_ORDERING_FIELDS,
@@ -392,7 +381,7 @@ def pool(request):
                      rows_name="customers", context=context)
 
 
-@action_required(Action.CHANGE)
+@permission_required(perms.CHANGE)
 @require_POST
 def pool_claim(request, pk):
     """Claim one customer.  htmx gets the row back (claimed, or with the reason it was not) and the
@@ -420,7 +409,7 @@ def pool_claim(request, pk):
 @require_http_methods(["GET", "POST"])
 def customer_release(request, pk):
     """The owner (or a manager who may assign) gives the customer back to the pool, saying why."""
-    if not (request.user.can(Action.CHANGE) or request.user.can(Action.ASSIGN)):
+    if not perms.can_release_some(request.user):
         return denied(request)
     customer = _visible_customer(request, pk)
     form = ReleaseForm(request.POST or None)
@@ -438,13 +427,13 @@ def customer_release(request, pk):
     return render(request, "customers/customer_release.html", {"customer": customer, "form": form}, status=status)
 
 
-@action_required(Action.MANAGE_SETTINGS)
+@permission_required(perms.MANAGE_POOL_RULES)
 @require_GET
 def pool_rules(request):
     return render(request, "customers/pool_rules.html", {"rules": PoolRule.objects.order_by("customer_type", "id")})
 
 
-@action_required(Action.MANAGE_SETTINGS)
+@permission_required(perms.MANAGE_POOL_RULES)
 @require_http_methods(["GET", "POST"])
 def pool_rule_edit(request, pk=None):
     rule = get_object_or_404(PoolRule, pk=pk) if pk else None
@@ -454,7 +443,7 @@ def pool_rule_edit(request, pk=None):
                      success_url="customers:pool_rules", success_message=_("Pool rule saved."))
 
 
-@action_required(Action.ASSIGN)
+@permission_required(perms.ASSIGN)
 @require_http_methods(["GET", "POST"])
 def handover(request):
     """Hand over a user's customers, open to-dos and follow-ups to one person or a team, in one step.

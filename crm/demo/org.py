@@ -8,6 +8,7 @@ from django.contrib.auth.hashers import make_password
 from crm.accounts.choices import Action, DataScopeKind, UnitKind
 from crm.accounts.models import OrgUnit, Role, User
 from crm.accounts.services import check_password_rules
+from crm.core.permissions import codes_for_verbs
 
 # The documented demo password; DEMO_PASSWORD in the environment replaces it.
 DEFAULT_DEMO_PASSWORD = "kehu-demo-2025"
@@ -20,7 +21,7 @@ def demo_password() -> str:
 ADMIN, GM, BRANCH_MANAGER = "系统管理员", "总经理", "分公司经理"
 SUPERVISOR, REP, SERVICE = "销售主管", "销售代表", "客服"
 
-# name -> (description, actions, data scope)
+# name -> (description, the old global verbs (expanded to permission codes), data scope)
 ROLES = {
     ADMIN: ("管理系统设置、用户和角色", list(Action.values), DataScopeKind.ALL),
     GM: ("查看和管理全公司客户", [Action.VIEW, Action.CREATE, Action.CHANGE, Action.DELETE, Action.EXPORT,
@@ -107,7 +108,8 @@ def build_roles() -> dict:
     roles = {}
     for name, (description, actions, scope) in ROLES.items():
         role, _ = Role.objects.update_or_create(
-            name=name, defaults={"description": description, "actions": list(actions), "data_scope": scope}
+            name=name,
+            defaults={"description": description, "permissions": codes_for_verbs(actions), "data_scope": scope},
         )
         roles[name] = role
     return roles

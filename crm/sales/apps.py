@@ -11,8 +11,10 @@ class SalesConfig(AppConfig):
         from crm.core import registry
         from crm.core.registry import Kind, MenuEntry, Panel
 
-        from . import views
+        from . import permissions, views
         from .choices import ORDER_EVENT
+
+        permissions.register()
 
         registry.timeline_kinds.register(Kind(ORDER_EVENT, _("order"), order=10, tab=True))
         # The purchase summary and latest orders, first of the sections other apps add to the 360° page.

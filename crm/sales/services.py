@@ -46,13 +46,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.accounts.choices import Action
 from crm.accounts.models import User
-from crm.accounts.permissions import require
 from crm.activities.services import record_events
 from crm.core import audit
 from crm.core.audit import acting_as
 from crm.core.choices import AuditAction
+from crm.core.permissions import has_any, require
+from crm.core.permissions import label as permission_label
 from crm.core.text import clean_text
 from crm.core.validators import date_out_of_range_message, in_date_range
 from crm.customers.models import Customer
@@ -60,7 +60,15 @@ from crm.customers.services import touch_activity
 
 from .choices import ORDER_EVENT, OrderStatus, SalesChannel, StockMovementKind
 from .models import ChannelPartner, Order, OrderLine, Product, ProductCategory, StockMovement
-from .permissions import order_is_deletable, require_catalogue
+from .permissions import (
+    ADD_ORDER,
+    CHANGE_ORDER,
+    DELETE_ORDER,
+    can_add_order,
+    can_change_order,
+    order_is_deletable,
+    require_catalogue,
+)
 
 CENT = Decimal("0.01")
 QUANTUM = Decimal("0.001")
@@ -743,7 +751,7 @@ def _run_batch(*, actor, items, source, require_ref):
     lk = _Lookups.load(actor, [p for _i, p in pending],
                        extra_customer_ids={o.customer_id for o in existing.values()})
     existing_lines = _existing_lines([o.pk for o in existing.values() if o.customer_id in lk.customers])
-    can_create, can_change = actor.can(Action.CREATE), actor.can(Action.CHANGE)
+    can_create, can_change = can_add_order(actor), can_change_order(actor)
 
     creates, updates = [], []
     for index, payload in pending:
@@ -758,13 +766,13 @@ def _run_batch(*, actor, items, source, require_ref):
             continue
         if order is None:
             if not can_create:
-                results[index] = OrderResult(index, ref, ERROR, errors=_role_error(Action.CREATE))
+                results[index] = OrderResult(index, ref, ERROR, errors=_role_error(ADD_ORDER))
                 continue
             creates.append((index, clean))
         elif _order_unchanged(order, clean, existing_lines.get(order.pk, [])):
             results[index] = OrderResult(index, ref, UNCHANGED, id=order.pk, order=order)
         elif not can_change:
-            results[index] = OrderResult(index, ref, ERROR, errors=_role_error(Action.CHANGE))
+            results[index] = OrderResult(index, ref, ERROR, errors=_role_error(CHANGE_ORDER))
         else:
             updates.append((index, order, clean))
 
@@ -779,9 +787,8 @@ def _run_batch(*, actor, items, source, require_ref):
     return [results[index] for index, _payload in items]
 
 
-def _role_error(action):
-    label = dict(Action.choices).get(action, action)
-    return {"non_field_errors": [_("Your role does not allow: %(action)s.") % {"action": label}]}
+def _role_error(code):
+    return {"non_field_errors": [_("Your role does not allow: %(action)s.") % {"action": permission_label(code)}]}
 
 
 def _write_bulk(creates, updates, *, actor, now):
@@ -862,16 +869,16 @@ def _reload_for_update(external_ref, actor):
         return None
     if not Customer.objects.visible_to(actor).filter(pk=order.customer_id).exists():
         raise OrderInvalid({"external_ref": [_ref_taken()]})
-    if not actor.can(Action.CHANGE):
-        raise PermissionDenied(_role_error(Action.CHANGE)["non_field_errors"][0])
+    if not can_change_order(actor):
+        raise PermissionDenied(_role_error(CHANGE_ORDER)["non_field_errors"][0])
     return order
 
 
 # --- orders: the verbs ------------------------------------------------------------------------------
 
-def _require_any(actor, *actions):
-    if actor is None or not actor.is_authenticated or not any(actor.can(a) for a in actions):
-        require(actor, actions[0])
+def _require_any(actor, *codes):
+    if not has_any(actor, *codes):
+        require(actor, codes[0])
 
 
 def _ensure_customer_visible(actor, customer):
@@ -907,7 +914,7 @@ def create_order(*, actor, customer=None, data: dict, lines: list | None = None,
     """Record an order.  ``customer`` is an instance the actor can see, or ``None`` when ``data`` names
     it (``customer`` id or ``customer_ref``); ``data`` holds the order's fields (see the module
     docstring) and ``lines`` its lines (default ``data["lines"]``).  Totals are computed here."""
-    require(actor, Action.CREATE)
+    require(actor, ADD_ORDER)
     payload = {**data, "lines": lines if lines is not None else data.get("lines")}
     if customer is not None:
         _ensure_customer_visible(actor, customer)
@@ -923,7 +930,7 @@ def update_order(order: Order, *, actor, data: dict, lines: list | None = None, 
     """Change an order: ``data`` is laid over its current values; ``lines`` given replace all lines.
 
     A change of status to cancelled or returned needs ``data["reason"]`` (as :func:`set_order_status`)."""
-    require(actor, Action.CHANGE)
+    require(actor, CHANGE_ORDER)
     _ensure_order_visible(actor, order)
     base = order_payload(order)
     payload = {**base, **{k: v for k, v in data.items() if k != "reason"}}
@@ -959,7 +966,7 @@ def update_order(order: Order, *, actor, data: dict, lines: list | None = None, 
 def set_order_status(order: Order, *, actor, status, reason="") -> Order:
     """Move an order to another status by hand.  Cancelling or returning needs a reason; the step
     must be one of :data:`STATUS_TRANSITIONS`.  The timeline records the change with the reason."""
-    require(actor, Action.CHANGE)
+    require(actor, CHANGE_ORDER)
     _ensure_order_visible(actor, order)
     order = Order.objects.select_for_update().get(pk=order.pk)
     if status not in OrderStatus.values:
@@ -987,7 +994,7 @@ def set_order_status(order: Order, *, actor, status, reason="") -> Order:
 @transaction.atomic
 def delete_order(order: Order, *, actor):
     """Delete a draft order.  Orders that were confirmed stay as history: cancel them instead."""
-    require(actor, Action.DELETE)
+    require(actor, DELETE_ORDER)
     _ensure_order_visible(actor, order)
     if not order_is_deletable(order):
         raise ValidationError({"status": [_("Only draft orders can be deleted; cancel the order instead.")]})
@@ -1002,7 +1009,7 @@ def upsert_order(*, actor, external_ref, payload: dict, source="api") -> OrderRe
     a timeout finds the order the first attempt stored; two requests racing to insert the same
     reference end with one order (the loser's insert becomes an update).  Lines are replaced.
     Raises :class:`OrderInvalid` for bad input."""
-    _require_any(actor, Action.CREATE, Action.CHANGE)
+    _require_any(actor, ADD_ORDER, CHANGE_ORDER)
     if not isinstance(payload, dict):
         raise OrderInvalid({"non_field_errors": [_("The order must be a JSON object.")]})
     payload = {**payload, "external_ref": external_ref}
@@ -1014,7 +1021,7 @@ def bulk_upsert_orders(*, actor, payloads: list, source="api") -> list[OrderResu
 
     Each payload is validated alone: the good ones are stored (each with its lines, atomically), the
     bad ones reported with their errors by field."""
-    _require_any(actor, Action.CREATE, Action.CHANGE)
+    _require_any(actor, ADD_ORDER, CHANGE_ORDER)
     limit = bulk_max_orders()
     if len(payloads) > limit:
         raise ValidationError({"non_field_errors": [

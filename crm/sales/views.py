@@ -15,7 +15,6 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from crm.accounts.choices import Action
 from crm.core.audit import history_for
 from crm.core.pages import (
     apply_validation_error,
@@ -26,9 +25,10 @@ from crm.core.pages import (
     filter_errors_text,
     list_page,
 )
-from crm.core.views import action_required
+from crm.core.views import permission_required
 from crm.customers.queries import customers_for
 
+from . import permissions as perms
 from . import services
 from .choices import OrderStatus
 from .filtersets import OrderFilterSet, ProductFilterSet
@@ -43,7 +43,7 @@ from .forms import (
     product_choices,
 )
 from .models import Order, Product
-from .permissions import CATALOGUE_ACTION, can_change_catalogue, can_delete_order
+from .permissions import can_change_catalogue, can_delete_order
 from .queries import order_for_detail, order_summary, orders_for, products, stock_movements
 from .tables import ORDER_TABLE
 
@@ -62,7 +62,7 @@ def customer_orders_panel(request, customer):
 
 # --- products ---------------------------------------------------------------------------------------
 
-@action_required(Action.VIEW)
+@permission_required(perms.VIEW_CATALOGUE)
 @require_GET
 def product_list(request):
     filterset = ProductFilterSet(request.GET or None, queryset=products(), request=request)
@@ -71,7 +71,7 @@ def product_list(request):
                      context={"filterset": filterset, "can_change": can_change_catalogue(request.user)})
 
 
-@action_required(CATALOGUE_ACTION)
+@permission_required(perms.MANAGE_CATALOGUE)
 @require_http_methods(["GET", "POST"])
 def product_create(request):
     form = ProductForm(request.POST or None)
@@ -82,7 +82,7 @@ def product_create(request):
                      success_message=lambda product: _("Product %(code)s created.") % {"code": product.code})
 
 
-@action_required(CATALOGUE_ACTION)
+@permission_required(perms.MANAGE_CATALOGUE)
 @require_http_methods(["GET", "POST"])
 def product_edit(request, pk):
     product = get_object_or_404(products(), pk=pk)
@@ -109,14 +109,14 @@ def _product_context(request, product, *, stock_form=None):
     }
 
 
-@action_required(Action.VIEW)
+@permission_required(perms.VIEW_CATALOGUE)
 @require_GET
 def product_detail(request, pk):
     return detail_page(request, products(), pk, template="sales/product_detail.html", name="product",
                        context=lambda product: _product_context(request, product))
 
 
-@action_required(CATALOGUE_ACTION)
+@permission_required(perms.MANAGE_CATALOGUE)
 @require_POST
 def stock_movement_create(request, pk):
     product = get_object_or_404(Product, pk=pk)
@@ -150,18 +150,18 @@ def _order_filterset(request):
     return filterset
 
 
-@action_required(Action.VIEW)
+@permission_required(perms.VIEW_ORDER)
 @require_GET
 def order_list(request):
     filterset = _order_filterset(request)
-    context = {"filterset": filterset, "can_create": request.user.can(Action.CREATE),
-               "can_export": request.user.can(Action.EXPORT), "export_query": export_query(request),
+    context = {"filterset": filterset, "can_create": perms.can_add_order(request.user),
+               "can_export": perms.can_export_order(request.user), "export_query": export_query(request),
                "headers": ORDER_TABLE.headers(""), "columns": ORDER_TABLE.list_columns()}
     return list_page(request, filterset.qs, ordering=ORDER_ORDERING, template="sales/order_list.html",
                      rows_template="sales/partials/order_rows.html", context=context)
 
 
-@action_required(Action.EXPORT)
+@permission_required(perms.EXPORT_ORDER)
 @require_GET
 def order_export(request):
     """The filtered order list as CSV, newest first, with the export's columns of the order table.  A
@@ -230,7 +230,7 @@ def _order_form_page(request, *, customer, order=None):
     })
 
 
-@action_required(Action.CREATE)
+@permission_required(perms.ADD_ORDER)
 @require_http_methods(["GET", "POST"])
 def order_create(request):
     try:
@@ -245,14 +245,14 @@ def _visible_order(request, pk):
     return get_object_or_404(orders_for(request.user).prefetch_related("lines"), pk=pk)
 
 
-@action_required(Action.CHANGE)
+@permission_required(perms.CHANGE_ORDER)
 @require_http_methods(["GET", "POST"])
 def order_edit(request, pk):
     order = _visible_order(request, pk)
     return _order_form_page(request, customer=order.customer, order=order)
 
 
-@action_required(Action.VIEW)
+@permission_required(perms.VIEW_ORDER)
 @require_GET
 def order_line_row(request):
     """htmx: one more empty line row, and the formset's row count moved on by one (out of band)."""
@@ -282,15 +282,15 @@ def _order_page(request, order, *, status_form=None, status=200):
         "order": order,
         "lines": order.lines.all(),
         "customer": order.customer,
-        "status_form": (status_form or _status_form(order)) if user.can(Action.CHANGE) else None,
-        "can_change": user.can(Action.CHANGE),
+        "status_form": (status_form or _status_form(order)) if perms.can_change_order(user) else None,
+        "can_change": perms.can_change_order(user),
         "can_delete": can_delete_order(user, order),
         "audit_entries": list(history_for(order)[:AUDIT_ENTRIES_SHOWN]),
     }
     return render(request, "sales/order_detail.html", context, status=status)
 
 
-@action_required(Action.VIEW)
+@permission_required(perms.VIEW_ORDER)
 @require_GET
 def order_detail(request, pk):
     try:
@@ -300,7 +300,7 @@ def order_detail(request, pk):
     return _order_page(request, order)
 
 
-@action_required(Action.CHANGE)
+@permission_required(perms.CHANGE_ORDER)
 @require_POST
 def order_status(request, pk):
     order = _visible_order(request, pk)
@@ -317,7 +317,7 @@ def order_status(request, pk):
     return _order_page(request, order_for_detail(request.user, pk), status_form=form)
 
 
-@action_required(Action.DELETE)
+@permission_required(perms.DELETE_ORDER)
 @require_http_methods(["GET", "POST"])
 def order_delete(request, pk):
     order = _visible_order(request, pk)

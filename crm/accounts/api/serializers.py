@@ -7,10 +7,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 
+from crm.core import permissions as rights
 from crm.core.api import validation_detail
 
 from .. import services
-from ..choices import Action, DataScopeKind
+from ..choices import DataScopeKind
 from ..models import OrgUnit, Role, User
 
 
@@ -54,19 +55,39 @@ class OrgUnitSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "path", "depth", "created_at", "updated_at"]
 
 
+def permission_choices():
+    return [(p.code, str(p.label)) for p in rights.registered()]
+
+
+class PermissionCodesField(serializers.MultipleChoiceField):
+    """A list of permission codes from the registry; answered in the registry's order."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=(), **kwargs)
+
+    def bind(self, field_name, parent):
+        super().bind(field_name, parent)
+        self.choices = permission_choices()
+
+    def to_internal_value(self, data):
+        self.choices = permission_choices()
+        granted = super().to_internal_value(data)
+        return [code for code in self.choices if code in granted]
+
+    def to_representation(self, value):
+        held = set(value or [])
+        return [p.code for p in rights.registered() if p.code in held]
+
+
 class RoleSerializer(serializers.ModelSerializer):
-    actions = serializers.MultipleChoiceField(choices=Action.choices, required=False)
+    permissions = PermissionCodesField(
+        required=False, help_text="The permission codes the role grants, e.g. customers.view_customer.")
     data_scope = serializers.ChoiceField(choices=DataScopeKind.choices, required=False)
 
     class Meta:
         model = Role
-        fields = ["id", "name", "description", "actions", "data_scope", "max_customers", "created_at", "updated_at"]
+        fields = ["id", "name", "description", "permissions", "data_scope", "max_customers", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        data["actions"] = [a for a in Action.values if a in set(instance.actions or [])]
-        return data
 
 
 class ScopeSerializer(serializers.Serializer):
@@ -81,7 +102,7 @@ class MeSerializer(serializers.ModelSerializer):
     org_unit_name = serializers.CharField(source="org_unit.name", read_only=True, allow_null=True)
     role_name = serializers.CharField(source="role.name", read_only=True, allow_null=True)
     display_name = serializers.CharField(read_only=True)
-    actions = serializers.SerializerMethodField()
+    permissions = serializers.SerializerMethodField()
     data_scope = serializers.SerializerMethodField()
     scope = serializers.SerializerMethodField()
 
@@ -89,13 +110,13 @@ class MeSerializer(serializers.ModelSerializer):
         model = User
         fields = [
             "id", "username", "full_name", "display_name", "email", "org_unit", "org_unit_name", "role",
-            "role_name", "is_superuser", "actions", "data_scope", "scope",
+            "role_name", "is_superuser", "permissions", "data_scope", "scope",
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=Action.choices)))
-    def get_actions(self, user):
-        return [a for a in Action.values if user.can(a)]
+    @extend_schema_field(serializers.ListField(child=serializers.CharField(), help_text="Permission codes."))
+    def get_permissions(self, user):
+        return [p.code for p in rights.registered() if user.can(p.code)]
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_data_scope(self, user):

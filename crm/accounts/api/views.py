@@ -10,11 +10,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.core import api_views as core_api_views
-from crm.core.api import ApiViewMixin, ManageSettingsPermission, ReadOrManageSettings
+from crm.core.api import ANY_USER, ApiViewMixin, read_write_codes
 
 from .. import services
-from ..choices import Action
 from ..models import OrgUnit, Role, User
+from ..permissions import MANAGE_USERS
 from ..queries import assignable_users
 from .serializers import (
     MeSerializer,
@@ -46,16 +46,16 @@ class UserFilterSet(django_filters.FilterSet):
 
 @extend_schema_view(
     list=extend_schema(summary="Users: those the caller may assign records to; every user for admins"),
-    create=extend_schema(summary="Create a user (manage_settings)"),
-    update=extend_schema(summary="Change a user (manage_settings)"),
-    partial_update=extend_schema(summary="Change some of a user's fields (manage_settings)"),
+    create=extend_schema(summary="Create a user (accounts.manage_users)"),
+    update=extend_schema(summary="Change a user (accounts.manage_users)"),
+    partial_update=extend_schema(summary="Change some of a user's fields (accounts.manage_users)"),
 )
 class UserViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                   mixins.UpdateModelMixin, viewsets.GenericViewSet):
     """Users are deactivated (``is_active: false``), never deleted: their records keep their history."""
 
     serializer_class = UserSerializer
-    permission_classes = [ReadOrManageSettings]
+    permission_codes = {**read_write_codes(ANY_USER, MANAGE_USERS), "reset_password": MANAGE_USERS}
     filterset_class = UserFilterSet
     ordering_fields = ["username", "full_name", "date_joined"]
     ordering = ["username"]
@@ -64,7 +64,7 @@ class UserViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin
         user = self.request.user
         if not getattr(user, "is_authenticated", False):
             return User.objects.none()
-        qs = User.objects.all() if user.can(Action.MANAGE_SETTINGS) else assignable_users(user)
+        qs = User.objects.all() if user.can(MANAGE_USERS) else assignable_users(user)
         return qs.select_related("org_unit", "role")
 
     def _save(self, serializer, user):
@@ -80,9 +80,9 @@ class UserViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin
     def perform_update(self, serializer):
         self._save(serializer, serializer.instance)
 
-    @extend_schema(summary="Reset a user's password to a temporary one they must change (manage_settings)",
+    @extend_schema(summary="Reset a user's password to a temporary one they must change (accounts.manage_users)",
                    request=None, responses={200: TemporaryPasswordSerializer})
-    @action(detail=True, methods=["post"], url_path="reset-password", permission_classes=[ManageSettingsPermission])
+    @action(detail=True, methods=["post"], url_path="reset-password")
     def reset_password(self, request, pk=None):
         temporary = services.reset_password_by_admin(self.get_object(), actor=request.user)
         response = Response(TemporaryPasswordSerializer({"temporary_password": temporary}).data)
@@ -93,7 +93,7 @@ class UserViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin
 @extend_schema_view(list=extend_schema(summary="The organisation tree, in tree order (head office first)"))
 class OrgUnitViewSet(ApiViewMixin, viewsets.ModelViewSet):
     serializer_class = OrgUnitSerializer
-    permission_classes = [ReadOrManageSettings]
+    permission_codes = read_write_codes(ANY_USER, MANAGE_USERS)
     queryset = OrgUnit.objects.all()
     pagination_class = None
     ordering = ["path"]
@@ -114,19 +114,17 @@ class OrgUnitViewSet(ApiViewMixin, viewsets.ModelViewSet):
         services.delete_unit(instance, actor=self.request.user)
 
 
-@extend_schema_view(list=extend_schema(summary="Roles: actions and data scope (manage_settings)"))
+@extend_schema_view(list=extend_schema(summary="Roles: permission codes and data scope (accounts.manage_users)"))
 class RoleViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                   mixins.UpdateModelMixin, viewsets.GenericViewSet):
     serializer_class = RoleSerializer
-    permission_classes = [ManageSettingsPermission]
+    permission_codes = read_write_codes(MANAGE_USERS, MANAGE_USERS)
     queryset = Role.objects.all()
     pagination_class = None
     ordering = ["name"]
 
     def _save(self, serializer, role):
         data = dict(serializer.validated_data)
-        if "actions" in data:
-            data["actions"] = sorted(data["actions"])
         for key, value in data.items():
             setattr(role, key, value)
         serializer.instance = services.save_role(role, actor=self.request.user)
@@ -139,11 +137,11 @@ class RoleViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin
 
 
 class MeView(APIView):
-    """The signed-in user: role, granted actions and data scope."""
+    """The signed-in user: role, granted permission codes and data scope."""
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(summary="The signed-in user, their actions and data scope", responses=MeSerializer)
+    @extend_schema(summary="The signed-in user, their permission codes and data scope", responses=MeSerializer)
     def get(self, request):
         return Response(MeSerializer(request.user).data)
 

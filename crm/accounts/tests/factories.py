@@ -2,6 +2,7 @@ import factory
 
 from crm.accounts.choices import Action, DataScopeKind, UnitKind
 from crm.accounts.models import OrgUnit, Role, User
+from crm.core.permissions import codes_for_verbs
 
 ALL_ACTIONS = list(Action.values)
 SALES_ACTIONS = [Action.VIEW, Action.CREATE, Action.CHANGE, Action.EXPORT]
@@ -28,8 +29,13 @@ class RoleFactory(factory.django.DjangoModelFactory):
         model = Role
         django_get_or_create = ("name",)
 
+    class Params:
+        # The old global verbs, expanded to the permission codes they stand for (readable set-ups);
+        # pass ``permissions=[...]`` to grant codes directly.
+        actions = factory.LazyFunction(lambda: list(SALES_ACTIONS))
+
     name = factory.Sequence(lambda n: f"Role {n}")
-    actions = factory.LazyFunction(lambda: list(SALES_ACTIONS))
+    permissions = factory.LazyAttribute(lambda o: codes_for_verbs(o.actions))
     data_scope = DataScopeKind.OWN
 
 

@@ -6,6 +6,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from crm.accounts.models import OrgUnit, Role, User
+from crm.core.permissions import codes_for_verbs
 from crm.customers.tests.factories import CustomerFactory
 
 PASSWORD = "pw-Secret-123"  # what the user factory sets
@@ -78,7 +79,8 @@ def test_me_describes_role_and_scope(org):
     assert response.status_code == 200
     body = response.data
     assert body["username"] == "manager"
-    assert body["actions"] == ["view", "create", "change", "delete", "export", "assign"]
+    assert body["permissions"] == codes_for_verbs(["view", "create", "change", "delete", "export", "assign"])
+    assert "customers.assign_customer" in body["permissions"] and "core.manage_settings" not in body["permissions"]
     assert body["data_scope"] == "subordinates"
     assert set(body["scope"]["owner_ids"]) == {org.manager.pk, org.rep.pk, org.sub.pk, org.subsub.pk}
     assert client_for(org.admin).get("/api/me/").data["scope"]["all"] is True
@@ -153,12 +155,14 @@ def test_roles_need_manage_settings(org):
     assert client_for(org.manager).get("/api/roles/").status_code == 403
     ceo = client_for(org.ceo)
     assert ceo.get("/api/roles/").status_code == 200
-    response = ceo.post("/api/roles/", {"name": "客服", "actions": ["view", "change"], "data_scope": "team"},
-                        format="json")
+    response = ceo.post("/api/roles/", {"name": "客服", "permissions": ["sales.view_order", "customers.view_customer"],
+                                       "data_scope": "team"}, format="json")
     assert response.status_code == 201, response.data
-    assert response.data["actions"] == ["view", "change"]
-    response = ceo.post("/api/roles/", {"name": "坏角色", "actions": ["fly"]}, format="json")
-    assert response.status_code == 400 and "actions" in response.data
+    assert response.data["permissions"] == ["customers.view_customer", "sales.view_order"]  # registry order
+    assert Role.objects.get(name="客服").permissions == ["customers.view_customer", "sales.view_order"]
+    for bad in (["fly"], ["view"], "customers.view_customer"):
+        response = ceo.post("/api/roles/", {"name": "坏角色", "permissions": bad}, format="json")
+        assert response.status_code == 400 and "permissions" in response.data, bad
     role = Role.objects.get(name="客服")
     response = ceo.patch(f"/api/roles/{role.pk}/", {"data_scope": "everything"}, format="json")
     assert response.status_code == 400 and "data_scope" in response.data

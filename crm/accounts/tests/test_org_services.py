@@ -5,6 +5,7 @@ from crm.accounts.choices import Action, DataScopeKind, UnitKind
 from crm.accounts.models import OrgUnit, Role
 from crm.accounts.queries import assignable_users, branch_unit_ids, subordinate_ids
 from crm.accounts.services import delete_unit, save_role, save_unit, save_user
+from crm.core.permissions import codes_for_verbs
 
 pytestmark = pytest.mark.django_db
 
@@ -55,18 +56,20 @@ def test_non_empty_unit_cannot_be_deleted(org):
 
 def test_settings_need_manage_settings(org):
     with pytest.raises(PermissionDenied):
-        save_role(Role(name="x", actions=[Action.VIEW]), actor=org.manager)
+        save_role(Role(name="x", permissions=codes_for_verbs([Action.VIEW])), actor=org.manager)
     with pytest.raises(PermissionDenied):
         save_unit(OrgUnit(name="x", parent=org.hq), actor=org.bj_branch_mgr)
     with pytest.raises(PermissionDenied):
         save_user(org.rep, actor=org.team_lead)
 
 
-def test_role_actions_validated_and_ordered(org):
-    role = save_role(Role(name="r", actions=["export", "view"], data_scope=DataScopeKind.TEAM), actor=org.admin)
-    assert role.actions == ["view", "export"]
-    with pytest.raises(ValidationError):
-        save_role(Role(name="bad", actions=["fly"]), actor=org.admin)
+def test_role_permissions_validated_and_ordered(org):
+    role = save_role(Role(name="r", permissions=["customers.export_customer", "customers.view_customer"],
+                          data_scope=DataScopeKind.TEAM), actor=org.admin)
+    assert role.permissions == ["customers.view_customer", "customers.export_customer"]
+    for bad in (["fly"], ["view"], ["customers.fly_customer"], "customers.view_customer", [1]):
+        with pytest.raises(ValidationError):
+            save_role(Role(name="bad", permissions=bad), actor=org.admin)
 
 
 def test_manager_loop_refused(org):
@@ -93,7 +96,7 @@ def test_assignable_users_follow_scope(org):
 
 
 def test_role_without_view_sees_nothing(org):
-    role = Role.objects.create(name="blind", actions=[Action.CREATE], data_scope=DataScopeKind.ALL)
+    role = Role.objects.create(name="blind", permissions=codes_for_verbs([Action.CREATE]), data_scope=DataScopeKind.ALL)
     org.rep.role = role
     org.rep.forget_access_cache()
     assert org.rep.data_scope().is_empty

@@ -10,6 +10,7 @@ from crm.accounts.choices import Action, DataScopeKind, UnitKind
 from crm.accounts.models import OrgUnit, Role, User
 from crm.accounts.tests.factories import OrgUnitFactory, UserFactory
 from crm.core.models import AuditEntry
+from crm.core.permissions import codes_for_verbs, registered
 from crm.customers.models import Customer
 from crm.customers.tests.factories import CustomerFactory
 
@@ -64,7 +65,7 @@ def test_users_with_manage_settings_see_every_page(client, org, username):
 
 
 def test_role_with_manage_settings_only_is_enough(client, org):
-    org.rep.role = Role.objects.create(name="settings", actions=[Action.MANAGE_SETTINGS])
+    org.rep.role = Role.objects.create(name="settings", permissions=codes_for_verbs([Action.MANAGE_SETTINGS]))
     org.rep.save()
     client.force_login(org.rep)
     assert client.get(reverse("accounts:user_list")).status_code == 200
@@ -287,18 +288,38 @@ def test_role_page_explains_every_scope_and_has_stable_test_ids(admin_client, or
     for scope in DataScopeKind.values:
         assert f'data-testid="scope-{scope}"' in content
         assert f'data-testid="scope-help-{scope}"' in content
-    for action in Action.values:
-        assert f'data-testid="role-action-{action}"' in content
+    for permission in registered():
+        assert f'data-testid="role-permission-{permission.code}"' in content
     assert 'data-testid="role-save"' in content
+
+
+def test_role_editor_groups_rights_by_app(admin_client, org):
+    role = org.rep.role
+    content = admin_client.get(reverse("accounts:role_edit", args=[role.pk])).content.decode()
+    for app_label, verbose_name in (("customers", "Customers"), ("activities", "Activities"), ("sales", "Sales"),
+                                    ("analytics", "Analytics"), ("accounts", "Accounts and access"), ("core", "Core")):
+        start = content.index(f'data-testid="role-permissions-{app_label}"')
+        group = content[start:content.index("</fieldset>", start)]
+        assert f"<legend>{verbose_name}</legend>" in group
+        codes = [p.code for p in registered() if p.app_label == app_label]
+        assert codes and all(f'data-testid="role-permission-{code}"' in group for code in codes), app_label
+    # the boxes of the rights the role grants are ticked
+    assert _ticked(content, "customers.view_customer")
+    assert not _ticked(content, "customers.delete_customer")
+
+
+def _ticked(content, code):
+    tag = content[content.rindex("<input", 0, content.index(f'data-testid="role-permission-{code}"')):]
+    return " checked" in tag[:tag.index(">")]
 
 
 def test_create_role(admin_client, org):
     response = admin_client.post(reverse("accounts:role_create"), {
-        "name": "客服", "description": "售后", "actions": [Action.CHANGE, Action.VIEW],
+        "name": "客服", "description": "售后", "permissions": ["sales.change_order", "customers.view_customer"],
         "data_scope": DataScopeKind.BRANCH})
     assert response.status_code == 302
     role = Role.objects.get(name="客服")
-    assert role.actions == [Action.VIEW, Action.CHANGE]
+    assert role.permissions == ["customers.view_customer", "sales.change_order"]
     assert role.data_scope == DataScopeKind.BRANCH
 
 
@@ -313,7 +334,7 @@ def test_role_needs_a_valid_scope_and_unique_name(admin_client, org):
 def test_changing_a_roles_scope_changes_its_users_data_scope(admin_client, org):
     role = org.rep.role  # "own", shared by several reps
     response = admin_client.post(reverse("accounts:role_edit", args=[role.pk]), {
-        "name": role.name, "actions": role.actions, "data_scope": DataScopeKind.ALL})
+        "name": role.name, "permissions": role.permissions, "data_scope": DataScopeKind.ALL})
     assert response.status_code == 302
     assert User.objects.get(pk=org.rep.pk).data_scope().all
     assert User.objects.get(pk=org.sh_rep.pk).data_scope().all

@@ -11,10 +11,10 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-from crm.accounts.choices import Action
-from crm.core.api import ApiViewMixin, page_size_param
+from crm.core.api import ApiViewMixin, crud_codes, page_size_param
 from crm.customers.queries import customers_for
 
+from .. import permissions as perms
 from .. import queries, services
 from ..filtersets import InteractionFilterSet, TimelineEventFilterSet, TodoFilterSet
 from ..models import TimelineEvent
@@ -34,6 +34,7 @@ class InteractionViewSet(ApiViewMixin, viewsets.ModelViewSet):
 
     serializer_class = InteractionSerializer
     filterset_class = InteractionFilterSet
+    permission_codes = crud_codes("activities", "interaction")
     ordering_fields = ["occurred_at", "created_at"]
     ordering = ["-occurred_at"]
 
@@ -67,7 +68,8 @@ class TodoViewSet(ApiViewMixin, viewsets.ModelViewSet):
     filterset_class = TodoFilterSet
     ordering_fields = ["due_on", "created_at"]
     ordering = ["due_on"]
-    action_permissions = {"complete": Action.CHANGE, "reopen": Action.CHANGE, "reassign": Action.CHANGE}
+    permission_codes = {**crud_codes("activities", "todo"), "complete": perms.CHANGE_TODO, "reopen": perms.CHANGE_TODO,
+                        "reassign": perms.CHANGE_TODO}
 
     def get_queryset(self):
         return queries.todos_for(self.request.user)
@@ -153,6 +155,7 @@ class TimelineViewSet(ApiViewMixin, mixins.ListModelMixin, viewsets.GenericViewS
 
     serializer_class = TimelineEventSerializer
     queryset = TimelineEvent.objects.none()
+    permission_codes = crud_codes("activities", "interaction")
     filterset_class = TimelineEventFilterSet
     filter_backends = [DjangoFilterBackend]
     pagination_class = TimelinePagination

@@ -9,11 +9,12 @@ from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crm.core.api import ActionPermission, ApiViewMixin, ManageSettingsPermission
+from crm.core.api import ApiViewMixin, CodePermission, read_write_codes
 
 from .. import queries, services
 from ..filtersets import CustomerMetricsFilterSet, SnapshotFilterSet
 from ..models import CustomerMetrics, Snapshot
+from ..permissions import REFRESH, VIEW
 from .serializers import (
     CustomerMetricsSerializer,
     SnapshotDetailSerializer,
@@ -34,6 +35,7 @@ class SnapshotViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelM
     its ``stage`` and ``progress``; a *failed* one its ``error``.  Metadata is shared; ``customers``
     counts the caller's customers, and ``results`` (company-wide) is null unless the caller sees all."""
 
+    permission_codes = {"GET": VIEW}
     queryset = Snapshot.objects.all()
     ordering_fields = ["started_at"]
     ordering = ["-started_at"]
@@ -50,7 +52,8 @@ class RefreshView(APIView):
     """Start a refresh now (role action *manage settings*).  Answers 202 with the snapshot; while a
     refresh is running, with the running one — asking twice starts one refresh."""
 
-    permission_classes = [ManageSettingsPermission]
+    permission_classes = [CodePermission]
+    permission_codes = read_write_codes(REFRESH, REFRESH)
 
     @extend_schema(summary="Refresh the customer value analysis now", request=None,
                    responses={202: SnapshotSerializer})
@@ -64,7 +67,8 @@ class RefreshView(APIView):
 class SummaryView(APIView):
     """Every dashboard figure over the caller's customers: a branch manager gets the branch's figures."""
 
-    permission_classes = [ActionPermission]
+    permission_classes = [CodePermission]
+    permission_codes = {"GET": VIEW}
 
     @extend_schema(summary="Customer value summary over the caller's customers (current snapshot)",
                    responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description=(
@@ -89,6 +93,7 @@ class CustomerMetricsViewSet(ApiViewMixin, mixins.ListModelMixin, viewsets.Gener
     """Filter by segment, tier, value class, at-risk flag, lifetime value and P(alive) ranges,
     ``owner=me``, ``due_to_buy=<date>`` (next expected purchase in that week); keyset pages."""
 
+    permission_codes = {"GET": VIEW}
     serializer_class = CustomerMetricsSerializer
     filterset_class = CustomerMetricsFilterSet
     queryset = CustomerMetrics.objects.none()
@@ -108,7 +113,8 @@ class TransitionsView(APIView):
     """How many of the caller's customers moved between segments or tiers from one snapshot to another
     (default: from the previous complete snapshot to the current one)."""
 
-    permission_classes = [ActionPermission]
+    permission_classes = [CodePermission]
+    permission_codes = {"GET": VIEW}
 
     @extend_schema(
         summary="Movement of the caller's customers between segments or tiers",

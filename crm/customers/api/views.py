@@ -12,9 +12,9 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from crm.accounts.choices import Action
-from crm.core.api import ApiViewMixin, ManageSettingsPermission
+from crm.core.api import ApiViewMixin, crud_codes, read_write_codes
 
+from .. import permissions as perms
 from .. import services
 from ..filtersets import ContactFilterSet, CustomerFilterSet, metric_orderings
 from ..models import Contact, OwnershipChange, PoolRule, Tag
@@ -50,7 +50,7 @@ DUPLICATE_RESPONSE = OpenApiResponse(
 @extend_schema_view(
     list=extend_schema(summary="List the customers the caller may see"),
     create=extend_schema(summary="Create a customer", responses={201: CustomerSerializer, 400: DUPLICATE_RESPONSE}),
-    update=extend_schema(summary="Replace a customer's facts (owner/branch need the assign action)"),
+    update=extend_schema(summary="Replace a customer's facts (owner/branch need customers.assign_customer)"),
     partial_update=extend_schema(summary="Change some of a customer's facts"),
     destroy=extend_schema(summary="Delete a customer"),
 )
@@ -66,8 +66,8 @@ class CustomerViewSet(ApiViewMixin, viewsets.ModelViewSet):
         return ["name", "created_at", "updated_at", *metric_orderings()]
     # claim: becoming the owner changes the customer.  release: the owner (change) or a manager (assign);
     # checked in the action, before the lookup, so a refused role is a 403 whatever the record.
-    action_permissions = {"assign": Action.ASSIGN, "history": Action.VIEW, "claim": Action.CHANGE,
-                          "release": Action.VIEW}
+    permission_codes = {**crud_codes("customers", "customer"), "assign": perms.ASSIGN, "history": perms.VIEW,
+                        "claim": perms.CHANGE, "release": perms.VIEW}
 
     def get_queryset(self):
         return customers_for(self.request.user).prefetch_related("tags")
@@ -148,13 +148,13 @@ class CustomerViewSet(ApiViewMixin, viewsets.ModelViewSet):
 
     @extend_schema(
         summary="Release the customer to the pool of its branch, with a reason",
-        description="The owner may release (with the change action), and so may a user with the assign "
-                    "action.  The reason is kept in the ownership history and the timeline.",
+        description="The owner may release (with customers.change_customer), and so may a user with "
+                    "customers.assign_customer.  The reason is kept in the ownership history and the timeline.",
         request=ReleaseSerializer, responses={200: CustomerSerializer},
     )
     @action(detail=True, methods=["post"], filterset_class=None)
     def release(self, request, pk=None):
-        if not (request.user.can(Action.CHANGE) or request.user.can(Action.ASSIGN)):
+        if not perms.can_release_some(request.user):
             raise PermissionDenied(_("Your role does not allow releasing customers."))
         customer = self.get_object()
         payload = ReleaseSerializer(data=request.data)
@@ -165,8 +165,8 @@ class CustomerViewSet(ApiViewMixin, viewsets.ModelViewSet):
 
 @extend_schema_view(
     list=extend_schema(summary="List contacts of the customers the caller may see"),
-    create=extend_schema(summary="Add a contact to a customer (needs the change action)"),
-    destroy=extend_schema(summary="Delete a contact (needs the change action)"),
+    create=extend_schema(summary="Add a contact to a customer (needs customers.change_customer)"),
+    destroy=extend_schema(summary="Delete a contact (needs customers.change_customer)"),
 )
 class ContactViewSet(ApiViewMixin, viewsets.ModelViewSet):
     serializer_class = ContactSerializer
@@ -174,7 +174,7 @@ class ContactViewSet(ApiViewMixin, viewsets.ModelViewSet):
     ordering_fields = ["name", "created_at", "updated_at"]
     ordering = ["-created_at"]
     # Contacts are part of their customer: adding or removing one changes the customer.
-    action_permissions = {"create": Action.CHANGE, "destroy": Action.CHANGE}
+    permission_codes = {**crud_codes("customers", "customer"), "create": perms.CHANGE, "destroy": perms.CHANGE}
 
     def get_queryset(self):
         return Contact.objects.visible_to(self.request.user).select_related("customer")
@@ -194,6 +194,7 @@ class ContactViewSet(ApiViewMixin, viewsets.ModelViewSet):
 class TagViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = TagSerializer
     queryset = Tag.objects.all()
+    permission_codes = crud_codes("customers", "customer")
     ordering_fields = ["name"]
     ordering = ["name"]
 
@@ -209,6 +210,7 @@ class TagViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
 ))
 class PoolViewSet(ApiViewMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = PoolCustomerSerializer
+    permission_codes = crud_codes("customers", "customer")
     filterset_class = CustomerFilterSet
     ordering_fields = ["name", "updated_at"]
     ordering = ["-updated_at"]
@@ -223,7 +225,7 @@ class PoolViewSet(ApiViewMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
 )
 class PoolRuleViewSet(ApiViewMixin, viewsets.ModelViewSet):
     serializer_class = PoolRuleSerializer
-    permission_classes = [ManageSettingsPermission]
+    permission_codes = read_write_codes(perms.MANAGE_POOL_RULES, perms.MANAGE_POOL_RULES)
     pagination_class = None
     filter_backends = []
     queryset = PoolRule.objects.order_by("customer_type", "id")
@@ -243,8 +245,7 @@ class PoolRuleViewSet(ApiViewMixin, viewsets.ModelViewSet):
 
 class CanAssign(permissions.BasePermission):
     def has_permission(self, request, view):
-        user = request.user
-        return bool(user and user.is_authenticated and user.can(Action.ASSIGN))
+        return perms.can_assign(request.user)
 
 
 class HandoverView(GenericAPIView):

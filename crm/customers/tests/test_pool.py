@@ -468,7 +468,7 @@ def test_role_form_sets_the_customer_cap(org):
     page = client.get(reverse("accounts:role_edit", args=[role.pk])).content.decode()
     assert 'data-testid="role-max-customers"' in page
     response = client.post(reverse("accounts:role_edit", args=[role.pk]), {
-        "name": role.name, "description": "", "actions": role.actions, "data_scope": role.data_scope,
+        "name": role.name, "description": "", "permissions": role.permissions, "data_scope": role.data_scope,
         "max_customers": "30"})
     assert response.status_code == 302
     assert Role.objects.get(pk=role.pk).max_customers == 30

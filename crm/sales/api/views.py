@@ -8,12 +8,11 @@ bodies are validated there, so errors come back nested by field (lines as a list
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import exceptions, mixins, permissions, status, viewsets
+from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from crm.accounts.choices import Action
-from crm.core.api import ApiViewMixin
+from crm.core.api import ApiViewMixin, crud_codes, read_write_codes
 
 from .. import services
 from ..filtersets import (
@@ -24,7 +23,7 @@ from ..filtersets import (
     StockMovementFilterSet,
 )
 from ..models import OrderLine, StockMovement
-from ..permissions import can_change_catalogue
+from ..permissions import CHANGE_ORDER, MANAGE_CATALOGUE, VIEW_CATALOGUE, VIEW_ORDER
 from ..queries import categories, orders_for, partners, products
 from .serializers import (
     BulkOrderResponseSerializer,
@@ -47,20 +46,9 @@ ORDER_ERRORS = OpenApiResponse(
 )
 
 
-class CataloguePermission(permissions.BasePermission):
-    """Reading needs the *view* action; changing master data needs *manage settings*."""
-
-    def has_permission(self, request, view):
-        user = request.user
-        if not user or not user.is_authenticated:
-            return False
-        if request.method in permissions.SAFE_METHODS:
-            return user.can(Action.VIEW)
-        return can_change_catalogue(user)
-
-
 class CatalogueViewSet(ApiViewMixin, viewsets.ModelViewSet):
-    permission_classes = [CataloguePermission]
+    # Reading the master data needs sales.view_catalogue; changing it sales.manage_catalogue.
+    permission_codes = read_write_codes(VIEW_CATALOGUE, MANAGE_CATALOGUE)
     create_service = update_service = None
 
     def perform_create(self, serializer):
@@ -140,7 +128,7 @@ class StockMovementViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveM
                            mixins.CreateModelMixin, viewsets.GenericViewSet):
     """Stock movements are history: corrections are new movements (an adjustment), never edits."""
 
-    permission_classes = [CataloguePermission]
+    permission_codes = read_write_codes(VIEW_CATALOGUE, MANAGE_CATALOGUE)
     serializer_class = StockMovementSerializer
     filterset_class = StockMovementFilterSet
     ordering_fields = ["occurred_on"]
@@ -182,7 +170,8 @@ class OrderViewSet(ApiViewMixin, viewsets.ModelViewSet):
     ordering_fields = ["order_date", "created_at"]
     ordering = ["-order_date"]
     # The upsert and the bulk endpoint check create/change per order inside the service.
-    action_permissions = {"status": Action.CHANGE, "by_ref": Action.VIEW, "bulk": Action.VIEW}
+    permission_codes = {**crud_codes("sales", "order"), "status": CHANGE_ORDER, "by_ref": VIEW_ORDER,
+                        "bulk": VIEW_ORDER}
 
     def get_queryset(self):
         from django.db.models import Prefetch
