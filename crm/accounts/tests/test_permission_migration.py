@@ -60,7 +60,7 @@ def test_migrating_roles_with_each_old_verb():
                                     "activities.change_todo", "sales.change_order"]
     assert roles["only-delete"] == ["customers.delete_customer", "activities.delete_interaction",
                                     "activities.delete_todo", "sales.delete_order"]
-    assert roles["only-export"] == ["customers.export_customer"]
+    assert roles["only-export"] == ["customers.export_customer", "sales.export_order"]
     assert roles["only-assign"] == ["customers.assign_customer"]
     assert roles["only-manage_settings"] == ["core.manage_settings", "accounts.manage_users",
                                              "customers.manage_pool_rules", "sales.manage_catalogue",
