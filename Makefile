@@ -70,8 +70,8 @@ lint: install-test
 
 ## messages: refresh the zh-Hans and en catalogues and compile them
 messages: install
-	cd crm && ../$(PY) ../manage.py makemessages -l zh_Hans -l en --no-obsolete --ignore "*/tests/*"
-	cd crm && ../$(PY) ../manage.py compilemessages
+	cd crm && $(abspath $(PY)) ../manage.py makemessages -l zh_Hans -l en --no-obsolete --ignore "*/tests/*"
+	cd crm && $(abspath $(PY)) ../manage.py compilemessages
 
 demo: install
 	$(CRM) migrate --noinput
