@@ -104,7 +104,7 @@ def customer_list(request):
         "filterset": filterset,
         "ordering": ordering,
         "headers": table.headers(ordering),
-        "columns": table.list_columns(),
+        "columns": table.list_columns(), "row_cells": table.row_cells(),
         "export_query": export_query(request),
         "can_create": perms.can_add(request.user),
         "can_export": perms.can_export(request.user),

@@ -156,7 +156,8 @@ def order_list(request):
     filterset = _order_filterset(request)
     context = {"filterset": filterset, "can_create": perms.can_add_order(request.user),
                "can_export": perms.can_export_order(request.user), "export_query": export_query(request),
-               "headers": ORDER_TABLE.headers(""), "columns": ORDER_TABLE.list_columns()}
+               "headers": ORDER_TABLE.headers(""), "columns": ORDER_TABLE.list_columns(),
+               "row_cells": ORDER_TABLE.row_cells()}
     return list_page(request, filterset.qs, ordering=ORDER_ORDERING, template="sales/order_list.html",
                      rows_template="sales/partials/order_rows.html", context=context)
 

@@ -64,3 +64,16 @@ def test_a_service_error_lands_on_its_input_its_alias_or_above_the_form():
     form.is_valid()
     apply_validation_error(form, ValidationError("Plain."))
     assert form.non_field_errors() == ["Plain."]
+
+
+def test_a_row_renders_every_list_cell_from_one_compiled_template():
+    table = Table("tests.cells", [
+        Column("name", "Name", template="{% load i18n %}<td>{{ row.name }}</td>"),
+        Column("hidden", "Hidden", in_list=False, template="<td>never</td>"),
+        Column("size", "Size", template='<td class="num">{{ row.size|default:"—" }}</td>'),
+    ])
+    contribute("tests.cells", [Column("extra", "Extra", template="<td>{{ row.name|upper }}</td>")])
+    cells = table.row_cells()
+    assert cells is table.row_cells()  # compiled once for the same columns
+    html = cells.render({"row": Row("abc")})
+    assert html == '<td>abc</td><td class="num">—</td><td>ABC</td>'
