@@ -108,7 +108,6 @@ def update_customer(customer: Customer, *, actor, data: dict, tags=None, custom_
     return customer
 
 
-
 UNCHANGED = object()  # edit_customer: the owner or unit was not part of the edit
 
 

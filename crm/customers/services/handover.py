@@ -128,7 +128,6 @@ def reassign_portfolio(*, actor, from_user, to_user=None, to_unit=None, reason: 
     recorded with who did it and why.  Returns what moved, per recipient."""
 
 
-
     require(actor, perms.ASSIGN)
     reason = (reason or "").strip()
     errors = {}

@@ -155,7 +155,6 @@ def _return_due(rules, now):
 def _warn_owners(rules, now):
 
 
-
     q, clock = pool_rule_q(rules, now=now, warn=True)
     due = (Customer.objects.filter(owner__isnull=False, pool_warned_at__isnull=True)
            .annotate(activity_clock=clock).filter(q).order_by("pk"))

@@ -21,7 +21,6 @@ STOCK_IN = {StockMovementKind.OPENING, StockMovementKind.RECEIPT, StockMovementK
 STOCK_OUT = {StockMovementKind.SHIPMENT}
 
 
-
 CATEGORY_FIELDS = ("name", "code", "parent")
 PRODUCT_FIELDS = ("code", "name", "category", "unit", "list_price", "standard_cost", "active", "external_ref")
 PARTNER_FIELDS = ("name", "region", "contact_name", "phone", "active", "external_ref")

@@ -673,19 +673,19 @@ def _reload_for_update(external_ref, actor):
     return order
 
 
-
-
 def _require_any(actor, *codes):
     if not has_any(actor, *codes):
         require(actor, codes[0])
 
 
-
 def raise_for_error(result: OrderResult):
+    """``result`` itself, or :class:`OrderInvalid` with its errors when the order was refused."""
     if result.status == ERROR:
         raise OrderInvalid(result.errors)
     return result
 
+
+# --- the verbs of ingestion ---------------------------------------------------------------------------
 
 def upsert_order(*, actor, external_ref, payload: dict, source="api") -> OrderResult:
     """Create or update the order a back-office system knows as ``external_ref``.

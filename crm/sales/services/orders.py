@@ -51,7 +51,6 @@ def _ensure_order_visible(actor, order):
         raise PermissionDenied(_("This record is outside your access."))
 
 
-
 def order_payload(order: Order) -> dict:
     """An existing order as a payload (ids), the base that a partial update is laid over."""
     return {
@@ -67,8 +66,8 @@ def order_payload(order: Order) -> dict:
 
 def create_order(*, actor, customer=None, data: dict, lines: list | None = None, source=None) -> Order:
     """Record an order.  ``customer`` is an instance the actor can see, or ``None`` when ``data`` names
-    it (``customer`` id or ``customer_ref``); ``data`` holds the order's fields (see the module
-    docstring) and ``lines`` its lines (default ``data["lines"]``).  Totals are computed here."""
+    it (``customer`` id or ``customer_ref``); ``data`` holds the order's fields (the payload of
+    :mod:`.ingestion`) and ``lines`` its lines (default ``data["lines"]``).  Totals are computed here."""
     require(actor, ADD_ORDER)
     payload = {**data, "lines": lines if lines is not None else data.get("lines")}
     if customer is not None:

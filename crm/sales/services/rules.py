@@ -87,6 +87,8 @@ def ref_taken():
 
 
 class Invalid(Exception):
+    """A value that breaks its field's rule; ``message`` is what to show on the field."""
+
     def __init__(self, message):
         self.message = message
 
