@@ -63,6 +63,7 @@ from .rules import (
     choice_value,
     currency_value,
     date_value,
+    decimal_value,
     int_id,
     ref_taken,
     ref_value,
@@ -251,6 +252,10 @@ def clean_order(payload, lk: Lookups, *, today, defaults=None) -> CleanOrder:
     return CleanOrder(fields=values, lines=lines, external_ref=ref)
 
 
+# The line rules as keyword arguments, built once: the loop below runs for every line of a batch.
+_LINE_NUMBER_ARGUMENTS = tuple((name, rule.arguments()) for name, rule in LINE_NUMBERS.items())
+
+
 def _clean_lines(raw, lk: Lookups):
     """(lines, errors): errors is a list of per-line dicts (empty dict for a good line) or a list of
     messages about the lines as a whole."""
@@ -272,9 +277,9 @@ def _clean_lines(raw, lk: Lookups):
         product = lk.products.get(product_id) if product_id is not None else None
         line_errors.update(error or {})
         values = {}
-        for name, rule in LINE_NUMBERS.items():
+        for name, arguments in _LINE_NUMBER_ARGUMENTS:
             try:
-                values[name] = rule.clean(line.get(name))
+                values[name] = decimal_value(line.get(name), **arguments)
             except Invalid as exc:
                 line_errors[name] = [exc.message]
         errors.append(line_errors)

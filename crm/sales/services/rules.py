@@ -44,9 +44,13 @@ class NumberRule:
         """The least value allowed (for a positive number, one unit of the last place)."""
         return Decimal(1).scaleb(-self.places) if self.positive else self.minimum
 
+    def arguments(self) -> dict:
+        """The keyword arguments of :func:`decimal_value` that apply this rule."""
+        return {"places": self.places, "minimum": self.minimum, "maximum": self.maximum,
+                "positive": self.positive, "required": self.required, "digits": self.digits}
+
     def clean(self, value):
-        return decimal_value(value, places=self.places, minimum=self.minimum, maximum=self.maximum,
-                             positive=self.positive, required=self.required, digits=self.digits)
+        return decimal_value(value, **self.arguments())
 
 
 # The numbers of an order line; the line's product supplies a missing unit price and unit cost.
