@@ -2,8 +2,8 @@
 "Customer value" panel of the 360° page.
 
 Views stay thin: figures come from ``queries`` (always for the customers in the caller's scope), a
-refresh goes through ``services.request_refresh``; what is left here is arranging the figures for the
-templates (chart rows, the one-line "why" of each figure).
+refresh goes through ``services.request_refresh``, and the words on how each figure was computed come
+from ``explanations``; what is left here is arranging the figures for the templates (chart rows).
 """
 
 import datetime
@@ -22,6 +22,15 @@ from crm.customers.choices import CustomerType, Industry, Province, Relationship
 
 from . import permissions as perms
 from .choices import SnapshotStatus, Tier, ValueClass, segment_label
+from .explanations import (
+    CLV_BANDS,
+    KOTLER_TABLE,
+    LOYALTY_COMPONENTS,
+    band_label,
+    class_rule,
+    explain,
+    loyalty_components,
+)
 from .forms import AnalyticsSettingsForm, SegmentTableForm, current_segments
 from .models import AnalyticsSettings, Snapshot
 from .stats.rfm import DEFAULT_SEGMENTS, SCORES
@@ -29,16 +38,6 @@ from .stats.rfm import DEFAULT_SEGMENTS, SCORES
 DUE_TO_BUY_SHOWN = 50
 DIMENSIONS = (("segment", gettext_lazy("RFM segment")), ("tier", gettext_lazy("value tier")))
 LEVEL_ORDER = list(RelationshipLevel.values)
-
-# What each loyalty component measures; weights come with the snapshot.
-LOYALTY_COMPONENTS = {
-    "repeat": gettext_lazy("repeat purchases"),
-    "regularity": gettext_lazy("purchase regularity"),
-    "share_of_wallet": gettext_lazy("share of wallet"),
-    "price_insensitivity": gettext_lazy("price insensitivity (few promotion orders)"),
-    "tenure": gettext_lazy("tenure"),
-    "satisfaction": gettext_lazy("satisfaction"),
-}
 
 
 def _queries():
@@ -51,8 +50,6 @@ def _services():
     from . import services
 
     return services
-
-
 
 
 # --- small readers that tolerate missing figures ------------------------------------------------------
@@ -189,16 +186,6 @@ def _rfm_context(summary, extra):
     }
 
 
-# Lifetime value bands for the distribution chart (currency units; the last band is open).
-CLV_BANDS = (0, 100, 500, 1_000, 5_000, 10_000, 50_000, 100_000)
-
-
-def _band_label(low, high):
-    def short(v):
-        return f"{v // 1000}k" if v >= 1000 else str(v)
-    return f"{short(low)}–{short(high)}" if high is not None else f"≥ {short(low)}"
-
-
 def _scoped_figures(user, snapshot):
     """Figures the summary does not carry, over the user's customers, in one aggregate query: the M score
     distribution and customers per lifetime value band."""
@@ -213,7 +200,7 @@ def _scoped_figures(user, snapshot):
             q &= Q(clv__lt=high)
         aggregates[f"clv{i}"] = Count("id", filter=q)
     row = metrics.aggregate(**aggregates)
-    clv_rows = [(_band_label(low, high), row[f"clv{i}"]) for i, (low, high) in enumerate(bounds)]
+    clv_rows = [(band_label(low, high), row[f"clv{i}"]) for i, (low, high) in enumerate(bounds)]
     return {"m_scores": {s: row[f"m{s}"] for s in range(1, SCORES + 1)},
             "clv_rows": clv_rows if any(n for _label, n in clv_rows) else []}
 
@@ -290,35 +277,6 @@ def _classes_context(summary, settings_used):
     return {"class_rows": rows}
 
 
-def class_rule(key, s):
-    """The rule that puts a customer into value class ``key``, with the settings' numbers."""
-    promo = _pct(s.get("transaction_promo_share"))
-    repeats = s.get("transaction_max_repeats")
-    wallet = _pct(s.get("quasi_wallet_share"))
-    cost = _pct(s.get("low_yield_cost_ratio"))
-    rules = {
-        ValueClass.TRANSACTION: _("Price-driven: at least %(promo)s of orders on promotion and at most %(n)s repeat "
-                                  "purchases.") % {"promo": promo, "n": repeats},
-        ValueClass.UNCLASSIFIED: _("Not a transaction customer, but only one purchase day: too little history to "
-                                   "judge the relationship."),
-        ValueClass.LOW_YIELD: _("Relationship customer whose cost to serve is above %(cost)s of its gross profit, "
-                                "or without gross profit.") % {"cost": cost},
-        ValueClass.CASH_FLOW: _("Relationship customer, profitable at a reasonable cost, with a share of wallet of "
-                                "at least %(wallet)s: retain.") % {"wallet": wallet},
-        ValueClass.QUASI_CASH_FLOW: _("Relationship customer, profitable at a reasonable cost, with a share of "
-                                      "wallet below %(wallet)s: it also buys from competitors; grow the share.") % {
-                                          "wallet": wallet},
-    }
-    return rules.get(key, "")
-
-
-def _pct(value, digits=0):
-    try:
-        return f"{float(value) * 100:.{digits}f}%"
-    except (TypeError, ValueError):
-        return "—"
-
-
 def _params(fit, names):
     if not fit:
         return None
@@ -385,14 +343,6 @@ def _strategy_context(summary):
         "kotler_rows": _kotler_rows(kotler.get("segments"), lambda c: segment_label(c.get("key"), c.get("label"))),
         "kotler_tier_rows": _kotler_rows(kotler.get("tiers"), lambda c: tiers.get(c.get("key"), c.get("key"))),
     }
-
-
-KOTLER_TABLE = (
-    # (margin level, [many customers, medium, few]) — Kotler's table of relationship levels (R7.2).
-    ("high", ("accountable", "proactive", "partnership")),
-    ("medium", ("reactive", "accountable", "proactive")),
-    ("low", ("basic", "reactive", "accountable")),
-)
 
 
 def _analyses_context(user, snapshot, summary):
@@ -580,7 +530,7 @@ def customer_value_context(request, customer):
     settings_used = _settings_of(snapshot)
     return {"value": {"metrics": metrics, "snapshot": snapshot, "why": explain(metrics, settings_used),
                       "segment_label": segment_label(metrics.segment, _stored_segment_label(metrics.segment)),
-                      "components": _components(metrics, snapshot)}}
+                      "components": loyalty_components(metrics, snapshot)}}
 
 
 def _stored_segment_label(key):
@@ -589,71 +539,3 @@ def _stored_segment_label(key):
     return Segment.objects.filter(key=key).values_list("label", flat=True).first() or ""
 
 
-def _components(metrics, snapshot):
-    loyalty = (snapshot.results or {}).get("loyalty") or {}
-    weights = loyalty.get("weights") or {}
-    components = metrics.loyalty_components or {}
-    keys = list(weights) or [k for k in components if k in LOYALTY_COMPONENTS]
-    return [{"key": key, "label": LOYALTY_COMPONENTS.get(key, key), "value": components.get(key),
-             "weight": weights.get(key)} for key in keys if key in components]
-
-
-def _quintile_range(score):
-    """A score s means the share p of customers strictly beyond lies in [(s−1)/5, s/5) (s = 5: ≥ 80%)."""
-    return int((score - 1) * 100 / SCORES)
-
-
-def explain(m, s):
-    """One sentence per figure of ``m`` (a CustomerMetrics), in the user's language."""
-    why = {}
-    window = (_("in the last %(days)s days") % {"days": s.get("lookback_days")} if s.get("lookback_days")
-              else _("in the whole history"))
-    if m.r_score:
-        days = m.days_since_last
-        why["r"] = _("R %(score)s: last purchase %(days)s days ago, more recent than at least %(pct)s%% of "
-                     "customers.") % {"score": m.r_score, "days": days if days is not None else "—",
-                                      "pct": _quintile_range(m.r_score)}
-    if m.f_score:
-        why["f"] = _("F %(score)s: %(n)s purchase days %(window)s, more than at least %(pct)s%% of customers.") % {
-            "score": m.f_score, "n": m.transactions, "window": window, "pct": _quintile_range(m.f_score)}
-    if m.m_score:
-        why["m"] = _("M %(score)s: revenue %(revenue)s %(window)s, more than at least %(pct)s%% of customers.") % {
-            "score": m.m_score, "revenue": f"{m.revenue:,.2f}", "window": window, "pct": _quintile_range(m.m_score)}
-    if m.segment:
-        why["segment"] = _("R %(r)s × F %(f)s falls in this segment's cells of the R×F grid.") % {
-            "r": m.r_score, "f": m.f_score}
-    if m.tier:
-        before = m.profit_rank_share
-        why["tier"] = _("Customers with a larger gross profit (%(profit)s here) bring %(share)s of all gross "
-                        "profit; high-value below %(high)s, general below %(general)s.") % {
-            "profit": f"{m.gross_profit:,.2f}", "share": _pct(before, 1), "high": _pct(s.get("high_value_share")),
-            "general": _pct(s.get("general_share"))}
-    if m.value_class:
-        why["class"] = _("%(rule)s Here: gross profit %(profit)s, share of wallet %(wallet)s, cost to serve "
-                         "%(cost)s, %(promo)s of orders on promotion.") % {
-            "rule": class_rule(m.value_class, s), "profit": f"{m.gross_profit:,.2f}",
-            "wallet": _pct(m.share_of_wallet), "cost": f"{m.cost_to_serve:,.2f}", "promo": _pct(m.promo_share)}
-    if m.p_alive is not None:
-        why["p_alive"] = _("BG/NBD: %(x)s repeat purchases, the last %(days)s days ago; at risk below "
-                           "%(threshold)s.") % {"x": m.frequency, "days": m.days_since_last,
-                                                "threshold": f"{float(s.get('churn_threshold') or 0):.2f}"}
-    if m.clv is not None:
-        why["clv"] = _("Expected %(n)s purchases in %(months)s months × expected spend %(spend)s per purchase, "
-                       "discounted at %(rate)s a year, on %(basis)s.") % {
-            "n": f"{m.expected_purchases_horizon or 0:.2f}", "months": s.get("clv_horizon_months"),
-            "spend": f"{m.expected_spend or 0:,.2f}", "rate": _pct(s.get("annual_discount_rate")),
-            "basis": _("gross margin") if s.get("clv_basis") == "margin" else _("revenue")}
-    if m.loyalty is not None:
-        why["loyalty"] = _("Weighted sum of the components below, 0–100.")
-    if m.next_purchase_on:
-        delta = (m.next_purchase_on - timezone.localdate()).days
-        if m.frequency and m.first_purchase and m.last_purchase:
-            gap = (m.last_purchase - m.first_purchase).days / m.frequency
-            basis = _("the last purchase plus the customer's average gap of %(n)s days") % {"n": f"{gap:.0f}"}
-        else:
-            basis = _("the purchase model's median wait for a one-time buyer")
-        if delta >= 0:
-            why["next"] = _("In %(n)s days: %(basis)s.") % {"n": delta, "basis": basis}
-        else:
-            why["next"] = _("%(n)s days overdue: %(basis)s.") % {"n": -delta, "basis": basis}
-    return why

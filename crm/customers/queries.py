@@ -142,7 +142,7 @@ def activity_clock():
                     Coalesce("owned_since", "last_activity_at", "created_at"))
 
 
-def _rule_q(rules, *, now, warn):
+def pool_rule_q(rules, *, now, warn):
     """Customers whose pool clock (:func:`activity_clock`) is older than their rule's limit — or,
     with ``warn``, older than the limit less the warning days."""
     import datetime
@@ -169,7 +169,7 @@ def customers_due_to_return(user, *, now=None):
     rules = pool_rules()
     if not rules:
         return Customer.objects.none()
-    q, clock = _rule_q(rules, now=now, warn=True)
+    q, clock = pool_rule_q(rules, now=now, warn=True)
     return (Customer.objects.visible_to(user).filter(owner=user).annotate(activity_clock=clock)
             .filter(q).order_by("activity_clock", "id"))
 

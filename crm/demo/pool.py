@@ -81,7 +81,7 @@ def simulate(c: Customers, h: History, batch, ids, *, customer_type, owned_since
     n = len(c)
     limit = limit_days(customer_type)
     # The pool run's clock: the last order or interaction, or when there is none, the day the owner
-    # took the customer over (``crm.customers.queries._rule_q``).
+    # took the customer over (``crm.customers.queries.pool_rule_q``).
     clock = np.where(last > 0, last, np.where(owned_since > 0, owned_since, c.created))
     due = (c.owner > 0) & (now - clock > limit * DAY)
     today = int(local_day(now, offset))

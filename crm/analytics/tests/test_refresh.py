@@ -293,7 +293,7 @@ def test_a_failure_midway_keeps_the_previous_snapshot_current(data, monkeypatch)
         assert queries.current_snapshot() == first
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(services, "create_value_alerts", explode)
+    monkeypatch.setattr("crm.analytics.services.refresh.create_value_alerts", explode)  # where run_refresh looks it up
     second, _created = services.start_refresh(as_of=AS_OF)
     with pytest.raises(RuntimeError):
         services.run_refresh(second.pk)

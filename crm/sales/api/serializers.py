@@ -1,8 +1,8 @@
 """Serializers of the sales API.  Reads are plain model serializers; order writes are validated by
-the order services (one validation path for pages, API and bulk ingestion), so the write serializers
-below describe the request body for the OpenAPI schema and for the catalogue models check formats."""
-
-from decimal import Decimal
+the order services (one validation path for pages, API and bulk ingestion).  The order write
+serializers below describe the request body for the OpenAPI schema; their field definitions are built
+from the services' field rules (``crm.sales.services.rules``), so a rule is written once.  For the
+catalogue models they check formats."""
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -12,6 +12,7 @@ from crm.core.api import CustomFieldsField, DateField
 from ..choices import OrderStatus, SalesChannel
 from ..models import ChannelPartner, Order, OrderLine, Product, ProductCategory, StockMovement
 from ..services import CATEGORY_FIELDS, PARTNER_FIELDS, PRODUCT_FIELDS
+from ..services.rules import DEFAULT_CHANNEL, DEFAULT_CURRENCY, DEFAULT_STATUS, LINE_NUMBERS, TEXT_LIMITS
 
 # A rate as the API returns it: a decimal string with four places (DRF's decimal convention), null when
 # the base is 0.
@@ -112,20 +113,23 @@ class OrderSerializer(serializers.ModelSerializer):
 
 # --- request bodies of the order writes (documentation; the services validate) ---------------------
 
+def _number_field(name, **kwargs):
+    """A decimal field of an order line as :data:`LINE_NUMBERS` defines it for the services."""
+    rule = LINE_NUMBERS[name]
+    return serializers.DecimalField(max_digits=rule.digits, decimal_places=rule.places, required=rule.required,
+                                    min_value=rule.smallest, max_value=rule.maximum, **kwargs)
+
+
 class OrderLineWriteSerializer(serializers.Serializer):
     product = serializers.IntegerField(required=False, help_text="Product id (or give product_code).")
     product_code = serializers.CharField(required=False, help_text="Product code (or give product).")
     required_one_of = (("product", "product_code"),)
 
-    quantity = serializers.DecimalField(max_digits=14, decimal_places=3, min_value=Decimal("0.001"),
-                                        help_text="Greater than 0.")
-    unit_price = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, min_value=0,
-                                          help_text="At most two decimals; defaults to the product's list price.")
-    discount_rate = serializers.DecimalField(max_digits=5, decimal_places=2, required=False, min_value=0,
-                                             max_value=100,
-                                             help_text="Percent, 0–100, at most two decimals; default 0.")
-    unit_cost = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, min_value=0,
-                                         help_text="Defaults to the product's standard cost (a snapshot).")
+    quantity = _number_field("quantity", help_text="Greater than 0.")
+    unit_price = _number_field("unit_price",
+                               help_text="At most two decimals; defaults to the product's list price.")
+    discount_rate = _number_field("discount_rate", help_text="Percent, 0–100, at most two decimals; default 0.")
+    unit_cost = _number_field("unit_cost", help_text="Defaults to the product's standard cost (a snapshot).")
 
 
 @extend_schema_field(serializers.ChoiceField(choices=OrderStatus.choices))
@@ -136,27 +140,28 @@ class OrderStatusText(serializers.CharField):
 
 class OrderWriteSerializer(serializers.Serializer):
     external_ref = serializers.CharField(
-        required=False, max_length=100,
+        required=False, max_length=TEXT_LIMITS["external_ref"],
         help_text="The order's reference in the back-office system: required in bulk, taken from the URL "
                   "by PUT /api/orders/by-ref/{external_ref}/.")
     customer = serializers.IntegerField(required=False, help_text="Customer id (or give customer_ref).")
     customer_ref = serializers.CharField(required=False, help_text="The customer's external_ref.")
     order_date = DateField(
         help_text="At most CRM_ORDER_MAX_FUTURE_DAYS days in the future.")
-    status = OrderStatusText(required=False, default=OrderStatus.CONFIRMED)
-    channel = serializers.ChoiceField(choices=SalesChannel.choices, required=False, default=SalesChannel.DIRECT)
+    status = OrderStatusText(required=False, default=DEFAULT_STATUS)
+    channel = serializers.ChoiceField(choices=SalesChannel.choices, required=False, default=DEFAULT_CHANNEL)
     partner = serializers.IntegerField(required=False, allow_null=True,
                                        help_text="Channel partner id (dealer orders only), or give partner_ref.")
     partner_ref = serializers.CharField(required=False, help_text="The channel partner's external_ref.")
     seller = serializers.IntegerField(required=False, allow_null=True, help_text="User id (or seller_username).")
     seller_username = serializers.CharField(required=False)
-    number = serializers.CharField(required=False, max_length=40, allow_blank=True)
+    number = serializers.CharField(required=False, max_length=TEXT_LIMITS["number"], allow_blank=True)
     is_promotion = serializers.BooleanField(
         required=False, allow_null=True,
         help_text="Left out or null: true when any line has a discount.")
-    currency = serializers.CharField(required=False, max_length=3, default="CNY")
-    notes = serializers.CharField(required=False, allow_blank=True)
-    reason = serializers.CharField(required=False, help_text="Updates only: why an order is cancelled or returned.")
+    currency = serializers.CharField(required=False, min_length=3, max_length=3, default=DEFAULT_CURRENCY)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=TEXT_LIMITS["notes"])
+    reason = serializers.CharField(required=False, max_length=TEXT_LIMITS["reason"],
+                                   help_text="Updates only: why an order is cancelled or returned.")
     lines = OrderLineWriteSerializer(many=True, min_length=1, help_text="At least one line.")
 
 

@@ -14,6 +14,7 @@ from crm.sales import services
 from crm.sales.choices import OrderStatus, SalesChannel, StockMovementKind
 from crm.sales.models import Order, OrderLine, Product
 from crm.sales.queries import order_summary
+from crm.sales.services import ingestion
 from crm.sales.tests.factories import ChannelPartnerFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -257,7 +258,7 @@ def test_concurrent_retry_turns_the_losing_insert_into_an_update(org, customer, 
     """A retry arrives while the first attempt is still being written: both read "no such order",
     the first inserts, the retry's insert hits the unique reference and becomes an update."""
     first = services.upsert_order(actor=org.rep, external_ref="ERP-9", payload=payload(customer, catalogue))
-    monkeypatch.setattr(services, "_existing_orders", lambda refs: {})  # the retry read before the commit
+    monkeypatch.setattr(ingestion, "_existing_orders", lambda refs: {})  # the retry read before the commit
     results = services.bulk_upsert_orders(actor=org.rep, payloads=[
         payload(customer, catalogue, external_ref="ERP-9", notes="retry"),
         payload(customer, catalogue, external_ref="ERP-10"),
