@@ -6,6 +6,7 @@ from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from crm.core import registry
 from crm.core.models import ChangeLoggedModel, ExternalRefModel
 from crm.core.validators import NOTES_MAX_LENGTH, validate_date_range
 from crm.core.visibility import RestrictedModel, RestrictedQuerySet
@@ -85,6 +86,10 @@ class Todo(RestrictedModel, ChangeLoggedModel):
     def __str__(self):
         return self.title
 
+    def get_kind_display(self):
+        # A dict lookup in the registry, not Django's default, which re-evaluates the callable choices.
+        return registry.todo_kinds.label(self.kind)
+
     @property
     def is_open(self):
         return self.done_at is None
@@ -122,3 +127,8 @@ class TimelineEvent(RestrictedModel):
 
     def __str__(self):
         return self.title
+
+    def get_kind_display(self):
+        # A dict lookup in the registry, not Django's default, which re-evaluates the callable choices
+        # for every event of the page.
+        return registry.timeline_kinds.label(self.kind)

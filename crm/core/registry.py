@@ -33,6 +33,7 @@ class Registry:
     def __init__(self, name: str):
         self.name = name
         self._entries: dict[str, Any] = {}
+        self._sorted: list | None = None  # entries in order, kept until the next (un)registration
 
     def register(self, entry):
         existing = self._entries.get(entry.key)
@@ -41,13 +42,18 @@ class Registry:
                 raise ImproperlyConfigured(f"{self.name}: {entry.key!r} is registered twice.")
             return existing
         self._entries[entry.key] = entry
+        self._sorted = None
         return entry
 
     def unregister(self, key: str) -> None:
         self._entries.pop(key, None)
+        self._sorted = None
 
     def entries(self) -> list:
-        return sorted(self._entries.values(), key=lambda e: (e.order, e.key))
+        # Read on every page (menus, panels, kinds): sorted once, not per call.
+        if self._sorted is None:
+            self._sorted = sorted(self._entries.values(), key=lambda e: (e.order, e.key))
+        return list(self._sorted)
 
     def get(self, key: str, default=None):
         return self._entries.get(key, default)

@@ -268,3 +268,25 @@ def test_customer_list_filters_and_columns_come_from_analytics():
     assert metric_orderings() == ("clv", "p_alive", "loyalty")
     assert list(CustomerFilterSet.base_filters)[-7:] == [
         "segment", "tier", "value_class", "at_risk", "due_this_week", "clv_min", "clv_max"]
+
+
+def test_entries_are_sorted_once_and_again_after_a_change():
+    reg = registry.Registry("tests")
+    reg.register(registry.Kind("b", "B", order=2))
+    reg.register(registry.Kind("a", "A", order=1))
+    first = reg.entries()
+    assert [k.code for k in first] == ["a", "b"]
+    first.append("mutated by a caller")
+    assert [k.code for k in reg.entries()] == ["a", "b"]  # callers get a copy
+    reg.register(registry.Kind("c", "C", order=0))
+    assert [k.code for k in reg.entries()] == ["c", "a", "b"]
+    reg.unregister("a")
+    assert [k.code for k in reg.entries()] == ["c", "b"]
+
+
+def test_an_event_and_a_todo_show_their_kind_label_from_the_registry():
+    from crm.activities.models import TimelineEvent, Todo
+
+    assert TimelineEvent(kind="interaction").get_kind_display() == registry.timeline_kinds.label("interaction")
+    assert str(Todo(kind="task").get_kind_display()) == str(registry.todo_kinds.label("task"))
+    assert TimelineEvent(kind="unknown").get_kind_display() == "unknown"
