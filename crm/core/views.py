@@ -27,26 +27,17 @@ from .permissions import MANAGE_SETTINGS
 AUDIT_PAGE_SIZE = 50
 
 
-def permission_required(code, message=None, *, denied=None):
-    """Log-in required, then the user's role must grant the permission ``code``; otherwise 403.
-
-    With ``denied`` (a view ``denied(request, message)``), a refusal, and a ``PermissionDenied`` the view
-    raises, answer that view's page instead of the site's 403 page."""
+def permission_required(code, message=None):
+    """Log-in required, then the user's role must grant the permission ``code``; otherwise the site's 403
+    page (``403.html``), which also shows the message of a ``PermissionDenied`` the view raises."""
 
     def decorator(view):
         @wraps(view)
         @login_required
         def wrapped(request, *args, **kwargs):
             if not request.user.can(code):
-                if denied is not None:
-                    return denied(request)
                 raise PermissionDenied(message or _("Your role does not allow this."))
-            if denied is None:
-                return view(request, *args, **kwargs)
-            try:
-                return view(request, *args, **kwargs)
-            except PermissionDenied as exc:
-                return denied(request, str(exc))
+            return view(request, *args, **kwargs)
 
         return wrapped
 
