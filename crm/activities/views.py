@@ -25,6 +25,7 @@ from . import permissions as perms
 from . import queries, services
 from .filtersets import InteractionFilterSet, TodoFilterSet
 from .forms import InteractionForm, TodoForm
+from .tables import interaction_table_context, todo_table_context
 
 
 def _timeline_filters():
@@ -133,7 +134,7 @@ def interaction_create(request, pk):
 def my_day(request):
     day = queries.my_day(request.user, timezone.localdate())
     return render(request, "activities/my_day.html", {
-        "day": day, "today": day.today, "can_change": perms.can_change_todo(request.user),
+        "day": day, "today": day.today, "can_change": perms.can_change_todo(request.user), **todo_table_context(),
         # The sections other apps add (e.g. analytics' customers at risk and due to buy).
         **panel_context("my_day", request, request.user),
     })
@@ -156,7 +157,7 @@ def todo_list(request):
     filterset = _todo_filterset(request)
     context = {
         "filterset": filterset, "can_change": perms.can_change_todo(request.user),
-        "can_create": perms.can_add_todo(request.user), "today": timezone.localdate(),
+        "can_create": perms.can_add_todo(request.user), "today": timezone.localdate(), **todo_table_context(),
     }
     if context["can_create"]:
         context["todo_form"] = TodoForm(user=request.user)
@@ -182,7 +183,7 @@ def todo_create(request):
     return render(request, "activities/todo_list.html", {
         "filterset": filterset, "todos": page.rows, "count": page.count, "count_capped": page.count_capped,
         "todo_form": form, "can_change": perms.can_change_todo(request.user), "can_create": True,
-        "today": timezone.localdate(),
+        "today": timezone.localdate(), **todo_table_context(),
     }, status=400)
 
 
@@ -194,7 +195,7 @@ def _todo_done_response(request, todo):
     if request.htmx:
         return render(request, "activities/partials/todo_row.html", {
             "todo": todo, "can_change": True, "today": timezone.localdate(), "next_url": target,
-            "show_owner": request.POST.get("show_owner") == "1",
+            "show_owner": request.POST.get("show_owner") == "1", **todo_table_context(),
         })
     return redirect(target)
 
@@ -228,4 +229,5 @@ def interaction_list(request):
     return list_page(request, filterset.qs, ordering=INTERACTION_ORDERING,
                      template="activities/interaction_list.html",
                      rows_template="activities/partials/interaction_rows.html", rows_name="interactions",
-                     context={"filterset": filterset, "customer": customer}, partial_target="interaction-results")
+                     context={"filterset": filterset, "customer": customer, **interaction_table_context()},
+                     partial_target="interaction-results")

@@ -21,32 +21,23 @@ from django.views.decorators.http import require_GET, require_http_methods
 from . import services
 from .forms import AuditFilterForm, CustomFieldDefinitionForm
 from .models import AuditEntry, CustomFieldDefinition
-from .pages import edit_page
+from .pages import edit_page, paginate
 from .permissions import MANAGE_SETTINGS
 
 AUDIT_PAGE_SIZE = 50
 
 
-def permission_required(code, message=None, *, denied=None):
-    """Log-in required, then the user's role must grant the permission ``code``; otherwise 403.
-
-    With ``denied`` (a view ``denied(request, message)``), a refusal, and a ``PermissionDenied`` the view
-    raises, answer that view's page instead of the site's 403 page."""
+def permission_required(code, message=None):
+    """Log-in required, then the user's role must grant the permission ``code``; otherwise the site's 403
+    page (``403.html``), which also shows the message of a ``PermissionDenied`` the view raises."""
 
     def decorator(view):
         @wraps(view)
         @login_required
         def wrapped(request, *args, **kwargs):
             if not request.user.can(code):
-                if denied is not None:
-                    return denied(request)
                 raise PermissionDenied(message or _("Your role does not allow this."))
-            if denied is None:
-                return view(request, *args, **kwargs)
-            try:
-                return view(request, *args, **kwargs)
-            except PermissionDenied as exc:
-                return denied(request, str(exc))
+            return view(request, *args, **kwargs)
 
         return wrapped
 
@@ -138,47 +129,28 @@ def _filtered_audit(form):
     return qs
 
 
-def _int_param(request, name):
-    try:
-        value = int(request.GET.get(name, ""))
-    except ValueError:
-        return None
-    return value if value > 0 else None
-
-
 @settings_required
 @require_GET
 def audit_list(request):
-    """Newest first; an id cursor ("older than" / "newer than"), never an OFFSET over the table."""
+    """Newest first, one keyset page at a time (the shared pager's ``?cursor=``), never an OFFSET over the
+    table."""
     form = AuditFilterForm(request.GET)
     qs = _filtered_audit(form).select_related("content_type", "actor")
-    before, after = _int_param(request, "before"), _int_param(request, "after")
-    if after:
-        entries = list(qs.filter(pk__gt=after).order_by("id")[: AUDIT_PAGE_SIZE + 1])
-        has_newer = len(entries) > AUDIT_PAGE_SIZE
-        entries = list(reversed(entries[:AUDIT_PAGE_SIZE]))
-        has_older = bool(entries)
-    else:
-        if before:
-            qs = qs.filter(pk__lt=before)
-        entries = list(qs.order_by("-id")[: AUDIT_PAGE_SIZE + 1])
-        has_older = len(entries) > AUDIT_PAGE_SIZE
-        entries = entries[:AUDIT_PAGE_SIZE]
-        has_newer = bool(before) and bool(entries)
+    page = paginate(request, qs, ordering=("-id",), page_size=AUDIT_PAGE_SIZE)
+    entries = page.rows
     for entry in entries:
         entry.change_rows = change_rows(entry)
         entry.type_label = record_type_label(entry.content_type)
     params = request.GET.copy()
-    for key in ("before", "after"):
+    for key in ("cursor", "page_size"):
         params.pop(key, None)
-    base_query = params.urlencode()
     context = {
         "form": form,
         "entries": entries,
-        "older_cursor": entries[-1].pk if entries and has_older else None,
-        "newer_cursor": entries[0].pk if entries and has_newer else None,
-        "base_query": base_query,
-        "paged": bool(before or after),
+        "older_url": page.next_url,
+        "newer_url": page.previous_url,
+        "base_query": params.urlencode(),
+        "paged": "cursor" in request.GET,
     }
     partial = request.htmx and not request.htmx.history_restore_request
     template = "core/partials/audit_rows.html" if partial else "core/audit_list.html"

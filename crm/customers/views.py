@@ -25,7 +25,7 @@ from crm.core.pages import (
 )
 from crm.core.phones import format_phone
 from crm.core.registry import panel_context
-from crm.core.views import permission_required as core_permission_required
+from crm.core.views import permission_required
 
 from . import permissions as perms
 from . import services
@@ -56,16 +56,6 @@ AUDIT_ENTRIES_SHOWN = 20
 
 
 # --- access ---------------------------------------------------------------------------------------
-
-def permission_required(code):
-    """Log-in required, then the role must grant ``code``; otherwise (or when a service refuses) the
-    customers' 403 page."""
-    return core_permission_required(code, denied=denied)
-
-
-def denied(request, message=""):
-    return render(request, "customers/denied.html", {"message": message}, status=403)
-
 
 def _visible_customer(request, pk):
     return get_object_or_404(customers_for(request.user), pk=pk)
@@ -410,14 +400,12 @@ def pool_claim(request, pk):
 def customer_release(request, pk):
     """The owner (or a manager who may assign) gives the customer back to the pool, saying why."""
     if not perms.can_release_some(request.user):
-        return denied(request)
+        raise PermissionDenied(_("Your role does not allow this."))
     customer = _visible_customer(request, pk)
     form = ReleaseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             services.release_customer(customer, actor=request.user, reason=form.cleaned_data["reason"])
-        except PermissionDenied as exc:
-            return denied(request, str(exc))
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:

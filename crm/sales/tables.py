@@ -42,3 +42,26 @@ COLUMNS = [
 ]
 
 ORDER_TABLE = Table(MODEL_LABEL, COLUMNS)
+
+PRODUCT_COLUMNS = [
+    Column("code", _("Code"), template=(
+        '<td class="nowrap"><a href="{% url \'sales:product_detail\' product.pk %}" data-testid="product-code">'
+        "{{ product.code }}</a></td>")),
+    Column("name", _("Name"), template="<td>{{ product.name }}</td>"),
+    Column("category", _("Category"), accessor="category.name",
+           template='<td>{{ product.category.name|default:"—" }}</td>'),
+    Column("unit", _("Unit"), template="<td>{{ product.unit }}</td>"),
+    Column("list_price", _("List price"), header_class="num",
+           template='{% load sales_format %}<td class="num">{{ product.list_price|money }}</td>'),
+    Column("standard_cost", _("Standard cost"), header_class="num",
+           template='{% load sales_format %}<td class="num">{{ product.standard_cost|money }}</td>'),
+    Column("margin_rate", _("Margin"), header_class="num",
+           template='{% load sales_format %}<td class="num">{{ product.margin_rate|percent }}</td>'),
+    Column("stock_on_hand", _("Stock on hand"), header_class="num",
+           template='<td class="num">{{ product.stock_on_hand|floatformat:"-3g" }}</td>'),
+    Column("active", _("Active"), template=(
+        '{% load i18n %}<td>{% if product.active %}{% translate "Yes" %}{% else %}{% translate "No" %}{% endif %}'
+        "</td>")),
+]
+
+PRODUCT_TABLE = Table("sales.product", PRODUCT_COLUMNS)

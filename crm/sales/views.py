@@ -45,7 +45,7 @@ from .forms import (
 from .models import Order, Product
 from .permissions import can_change_catalogue, can_delete_order
 from .queries import order_for_detail, order_summary, orders_for, products, stock_movements
-from .tables import ORDER_TABLE
+from .tables import ORDER_TABLE, PRODUCT_TABLE
 
 STOCK_MOVEMENTS_SHOWN = 50
 AUDIT_ENTRIES_SHOWN = 10
@@ -68,7 +68,8 @@ def product_list(request):
     filterset = ProductFilterSet(request.GET or None, queryset=products(), request=request)
     return list_page(request, filterset.qs, ordering=PRODUCT_ORDERING, template="sales/product_list.html",
                      rows_template="sales/partials/product_rows.html",
-                     context={"filterset": filterset, "can_change": can_change_catalogue(request.user)})
+                     context={"filterset": filterset, "can_change": can_change_catalogue(request.user),
+                              "headers": PRODUCT_TABLE.headers(""), "row_cells": PRODUCT_TABLE.row_cells()})
 
 
 @permission_required(perms.MANAGE_CATALOGUE)

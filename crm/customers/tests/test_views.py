@@ -86,7 +86,7 @@ def test_role_without_the_action_gets_403(client, org, name, method, needs_recor
     args = (customer.pk,) if needs_record else ()
     response = getattr(client, method)(url(name, *args), form_data(name="改名"))
     assert response.status_code == 403
-    assert b'data-testid="denied"' in response.content
+    assert b'data-testid="error-403"' in response.content
     assert snapshot(customer) == before
     assert Customer.objects.count() == 1
 
