@@ -10,7 +10,9 @@ order of the rows:
 
 A customer with the lowest value scores 1; a value that half the customers are strictly below scores 3.
 When many customers share a value (one purchase is common) they all get the score of the lowest of
-them, so the score distribution can be uneven: that is the price of tie-invariance.
+them, so the score distribution can be uneven: that is the price of tie-invariance.  A value with no
+spread at all (every customer bought on the as-of day, or exactly once) says nothing about who is
+better: everyone gets the neutral middle score, 3, not the worst.
 
 Segments come from the (R, F) pair through a table that lists, for each segment, the cells of the 5×5
 grid it covers; :func:`validate_segment_table` checks that every cell belongs to exactly one segment.
@@ -27,6 +29,7 @@ The default table is the usual R×F grid (columns F = 1…5, rows R = 5 at the t
 import numpy as np
 
 SCORES = 5
+NEUTRAL = (SCORES + 1) // 2  # the score of a value on which every customer is equal
 
 # (key, English label, cells as (R, F) pairs).  Order is the display order, best first.
 DEFAULT_SEGMENTS = (
@@ -49,12 +52,18 @@ def _quintile(strictly_beyond, n):
     return np.minimum(1 + (SCORES * strictly_beyond) // n, SCORES).astype(np.int8)
 
 
+def _no_spread(values):
+    return values.min() == values.max()
+
+
 def score_ascending(values):
     """1–5 scores where higher values score higher (F, M): p = share strictly smaller."""
     values = np.asarray(values)
     n = len(values)
     if n == 0:
         return np.zeros(0, dtype=np.int8)
+    if _no_spread(values):
+        return np.full(n, NEUTRAL, dtype=np.int8)
     smaller = np.searchsorted(np.sort(values), values, side="left")
     return _quintile(smaller, n)
 
@@ -65,6 +74,8 @@ def score_descending(values):
     n = len(values)
     if n == 0:
         return np.zeros(0, dtype=np.int8)
+    if _no_spread(values):
+        return np.full(n, NEUTRAL, dtype=np.int8)
     larger = n - np.searchsorted(np.sort(values), values, side="right")
     return _quintile(larger, n)
 

@@ -17,7 +17,18 @@ def test_equal_values_get_equal_scores():
     scores = rfm.score_ascending(values)
     assert scores.tolist() == [1, 1, 1, 1, 1, 1, 4, 4, 4, 5]  # 2: 6/10 smaller → 1 + 3; 3: 7/10 → 4; 9: 9/10 → 5
     assert len(set(rfm.score_descending(values)[:6].tolist())) == 1
-    assert rfm.score_ascending(np.full(7, 3.5)).tolist() == [1] * 7
+
+
+def test_a_value_with_no_spread_gets_the_neutral_score_not_the_worst():
+    # Everyone bought on the as-of day (recency 0 for all) and once: nothing tells them apart.
+    assert rfm.score_ascending(np.full(7, 3.5)).tolist() == [3] * 7
+    assert rfm.score_descending(np.zeros(7)).tolist() == [3] * 7
+    r, f, _m = rfm.rfm_scores(np.zeros(4), np.ones(4), np.array([10.0, 20.0, 30.0, 40.0]))
+    assert r.tolist() == [3] * 4 and f.tolist() == [3] * 4
+    keys = [key for key, _label, _cells in rfm.DEFAULT_SEGMENTS]
+    assert {keys[i] for i in rfm.segments(r, f).tolist()} == {"need_attention"}  # (R 3, F 3), not "Lost"
+    # One customer is no spread either.
+    assert rfm.score_ascending(np.array([5])).tolist() == [3]
 
 
 def test_scores_do_not_depend_on_row_order():
