@@ -191,7 +191,7 @@ def value_figures(gross_profit, *, points=101):
         "lorenz": [[round(float(a), 4), round(float(b), 6)] for a, b in zip(xs, ys, strict=True)],
         "gini": float(value.gini(profit)) if len(profit) else 0.0,
         "customers_for_80": share,
-        "loss_making": int(np.sum(profit <= 0)),
+        "loss_making": value.loss_making(profit),
     }
 
 

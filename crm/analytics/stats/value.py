@@ -37,6 +37,12 @@ def _positive(profit):
     return np.maximum(np.asarray(profit, dtype=np.float64), 0.0)
 
 
+def loss_making(profit) -> int:
+    """How many customers made a loss: profit strictly below zero (a customer at exactly zero did not).
+    The one definition for the dashboard, the API and ``crm analyze``."""
+    return int(np.count_nonzero(np.asarray(profit, dtype=np.float64) < 0))
+
+
 def share_before(profit):
     """S(g): share of positive profit made by customers with strictly larger profit (0 … 1)."""
     g = np.asarray(profit, dtype=np.float64)

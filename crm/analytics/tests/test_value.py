@@ -39,6 +39,14 @@ def test_loss_making_customers_are_small_and_count_as_zero():
     assert value.customers_for_share([-1, -2]) is None
 
 
+def test_a_loss_is_profit_below_zero_everywhere():
+    from crm.analytics import scoring
+
+    profit = np.array([100.0, -50.0, 0.0, -0.01])
+    assert value.loss_making(profit) == 2  # zero profit is not a loss
+    assert scoring.value_figures(profit)["loss_making"] == 2
+
+
 def test_gini_of_equal_profits_is_zero_and_of_one_customer_with_all_is_almost_one():
     assert value.gini(np.full(1000, 7.0)) == pytest.approx(0, abs=1e-12)
     one = np.zeros(1000)

@@ -261,7 +261,7 @@ def build_report(result, *, rows, bad, has_cost):
             "sentence": (f"{share80 * 100:.1f}% of customers bring 80% of {basis_words}" if share80 is not None
                          else f"no customer has a positive {basis_words}"),
             "gini": _num(value.gini(profit)),
-            "loss_making_customers": int(np.sum(profit < 0)),
+            "loss_making_customers": value.loss_making(profit),
             "lorenz": {"customer_share": [_num(v, 4) for v in lorenz_x],
                        "profit_share": [_num(v, 4) for v in lorenz_y]},
         },
