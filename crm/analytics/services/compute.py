@@ -256,8 +256,9 @@ def composition(history, base, *, tier, value_class):
 def product_analyses(window):
     """Per product and per category (R6.2, R6.3): revenue, sales share, gross margin and its rate, cost
     of goods sold, average stock at cost (time-weighted, from the stock movements; null without them),
-    turnover = annualised cost of goods sold ÷ average stock at cost, cross ratio = margin rate ×
-    turnover, contribution ratio = cross ratio × sales share."""
+    turnover = annualised cost of goods sold ÷ average stock at cost (for a category, over its products
+    with stock data only), cross ratio = margin rate × turnover, contribution ratio = cross ratio × sales
+    share."""
 
     sales = aggregation.product_sales(window)
     if not len(sales):
@@ -286,11 +287,15 @@ def product_analyses(window):
         c = by_category.setdefault(p.get("category_id"), {"category": p.get("category_id"),
                                                           "name": categories.get(p.get("category_id")),
                                                           "revenue": 0.0, "cost": 0.0, "gross_margin": 0.0,
-                                                          "quantity": 0.0, "average_stock_value": None})
+                                                          "quantity": 0.0, "average_stock_value": None,
+                                                          "cost_with_stock": 0.0})
         for k in ("revenue", "cost", "gross_margin", "quantity"):
             c[k] += row[k]
         if avg_stock is not None:
+            # A category's turnover compares like with like: the cost of goods of the products whose
+            # stock is known, over their stock (not every product's cost over part of the stock).
             c["average_stock_value"] = (c["average_stock_value"] or 0.0) + avg_stock
+            c["cost_with_stock"] += row["cost"]
     rows.sort(key=lambda r: -r["revenue"])
     cats = sorted((_ratios(c, total, per_year) for c in by_category.values()), key=lambda r: -r["revenue"])
     return {"products": rows, "categories": cats, "days": days}
@@ -307,7 +312,8 @@ def _ratios(row, total, per_year):
     row["sales_share"] = revenue / total if total else None
     row["margin_rate"] = row["gross_margin"] / revenue if revenue else None
     stock = row["average_stock_value"]
-    row["turnover"] = row["cost"] * per_year / stock if stock else None
+    cost = row.get("cost_with_stock", row["cost"])  # categories: only the products with stock data
+    row["turnover"] = cost * per_year / stock if stock else None
     row["cross_ratio"] = (row["margin_rate"] * row["turnover"]
                           if row["margin_rate"] is not None and row["turnover"] is not None else None)
     row["contribution_ratio"] = (row["cross_ratio"] * row["sales_share"]

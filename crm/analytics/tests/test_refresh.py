@@ -373,7 +373,7 @@ def test_product_analyses(data):
     from crm.sales.tests.factories import OrderLineFactory, ProductFactory
 
     p = ProductFactory(standard_cost=Decimal("60"))
-    q = ProductFactory(standard_cost=Decimal("10"))
+    q = ProductFactory(standard_cost=Decimal("10"), category=p.category)
     o = data["A"].orders.filter(order_date=D(2026, 3, 5)).first()
     OrderLineFactory(order=o, product=p, amount=Decimal("100"), cost=Decimal("60"), margin=Decimal("40"))
     OrderLineFactory(order=o, product=q, amount=Decimal("300"), cost=Decimal("150"), margin=Decimal("150"))
@@ -392,7 +392,11 @@ def test_product_analyses(data):
     assert rows[p.pk]["cross_ratio"] == pytest.approx(0.4 * 0.1)
     assert rows[p.pk]["contribution_ratio"] == pytest.approx(0.4 * 0.1 * 0.25)
     assert rows[q.pk]["turnover"] is None and rows[q.pk]["cross_ratio"] is None  # no stock data
-    assert result["categories"]
+    # The category holds both; only p's stock is known, so its turnover is p's cost over p's stock (not the
+    # cost of both over p's stock, which would overstate it 3.5 times).
+    category = next(c for c in result["categories"] if c["category"] == p.category_id)
+    assert category["cost"] == 210 and category["cost_with_stock"] == 60
+    assert category["turnover"] == pytest.approx(60 / 600)
 
 
 def test_composition(data):
