@@ -168,12 +168,7 @@ def add_contact(customer: Customer, *, actor, data: dict, custom_fields=None) ->
     ensure_visible(actor, customer)
     contact = Contact(customer=customer, **{k: v for k, v in data.items() if k in CONTACT_FIELDS})
     contact.custom_fields = clean_custom_fields(Contact, custom_fields or {})
-    _normalize_phones(contact, ["mobile", "phone"])
-    contact.full_clean(exclude=["customer"])
-    with acting_as(actor):
-        _apply_primary(contact)
-        contact.save()
-    return contact
+    return _save_contact(contact, actor)
 
 
 @transaction.atomic
@@ -185,6 +180,11 @@ def update_contact(contact: Contact, *, actor, data: dict, custom_fields=None) -
             setattr(contact, key, value)
     if custom_fields is not None:
         contact.custom_fields = clean_custom_fields(Contact, custom_fields, existing=contact.custom_fields)
+    return _save_contact(contact, actor)
+
+
+def _save_contact(contact: Contact, actor) -> Contact:
+    """Normalise, validate and store a contact; the primary flag moves to it when it asks for it."""
     _normalize_phones(contact, ["mobile", "phone"])
     contact.full_clean(exclude=["customer"])
     with acting_as(actor):

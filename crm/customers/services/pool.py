@@ -130,53 +130,54 @@ def reclaim_inactive_customers(*, now=None) -> dict:
     return result
 
 
-def _return_due(rules, now):
-
-    q, clock = pool_rule_q(rules, now=now, warn=False)
-    due = Customer.objects.filter(owner__isnull=False).annotate(activity_clock=clock).filter(q).order_by("pk")
-    total, last_pk = 0, 0
+def _locked_chunks(due, fields):
+    """The rows of ``due`` (ordered by pk) in chunks of ``BULK_CHUNK``, each chunk locked (rows another run
+    holds are skipped) and handled by the caller inside the chunk's own transaction."""
+    last_pk = 0
     while True:
         with transaction.atomic():
             rows = list(due.filter(pk__gt=last_pk).select_for_update(skip_locked=True)
-                        .values("pk", "name", "owner_id", "branch_id", "customer_type")[:BULK_CHUNK])
+                        .values("pk", *fields)[:BULK_CHUNK])
             if not rows:
-                return total
+                return
             last_pk = rows[-1]["pk"]
-            for row in rows:
-                days = _rule_for(rules, row["customer_type"]).days_without_activity
-                row.update(to_owner_id=None, to_branch_id=row["branch_id"], reason=_(
-                    "No order or interaction for %(days)d days: returned to the pool automatically."
-                ) % {"days": days})
-            move_customers(rows, actor=None, now=now)
-            close_pool_warnings([r["pk"] for r in rows], actor=None, now=now)
-            total += len(rows)
+            yield rows
+
+
+def _return_due(rules, now):
+    q, clock = pool_rule_q(rules, now=now, warn=False)
+    due = Customer.objects.filter(owner__isnull=False).annotate(activity_clock=clock).filter(q).order_by("pk")
+    total = 0
+    for rows in _locked_chunks(due, ("name", "owner_id", "branch_id", "customer_type")):
+        for row in rows:
+            days = _rule_for(rules, row["customer_type"]).days_without_activity
+            row.update(to_owner_id=None, to_branch_id=row["branch_id"], reason=_(
+                "No order or interaction for %(days)d days: returned to the pool automatically."
+            ) % {"days": days})
+        move_customers(rows, actor=None, now=now)
+        close_pool_warnings([r["pk"] for r in rows], actor=None, now=now)
+        total += len(rows)
+    return total
 
 
 def _warn_owners(rules, now):
-
-
     q, clock = pool_rule_q(rules, now=now, warn=True)
     due = (Customer.objects.filter(owner__isnull=False, pool_warned_at__isnull=True)
            .annotate(activity_clock=clock).filter(q).order_by("pk"))
-    total, last_pk = 0, 0
-    while True:
-        with transaction.atomic():
-            rows = list(due.filter(pk__gt=last_pk).select_for_update(skip_locked=True)
-                        .values("pk", "name", "owner_id", "customer_type", "activity_clock")[:BULK_CHUNK])
-            if not rows:
-                return total
-            last_pk = rows[-1]["pk"]
-            Customer.objects.filter(pk__in=[r["pk"] for r in rows]).update(pool_warned_at=now)
-            todos = []
-            for row in rows:
-                days = _rule_for(rules, row["customer_type"]).days_without_activity
-                returns_on = timezone.localdate(row["activity_clock"] + datetime.timedelta(days=days))
-                title = _("Order or interaction with %(name)s by %(date)s, or it returns to the pool") % {
-                    "name": row["name"], "date": returns_on.isoformat()}
-                todos.append({"owner_id": row["owner_id"], "customer_id": row["pk"], "kind": POOL_WARNING_TODO,
-                              "title": title[:200], "due_on": max(returns_on, timezone.localdate(now))})
-            registry.call("todos.create", todos, actor=None)
-            total += len(rows)
+    total = 0
+    for rows in _locked_chunks(due, ("name", "owner_id", "customer_type", "activity_clock")):
+        Customer.objects.filter(pk__in=[r["pk"] for r in rows]).update(pool_warned_at=now)
+        todos = []
+        for row in rows:
+            days = _rule_for(rules, row["customer_type"]).days_without_activity
+            returns_on = timezone.localdate(row["activity_clock"] + datetime.timedelta(days=days))
+            title = _("Order or interaction with %(name)s by %(date)s, or it returns to the pool") % {
+                "name": row["name"], "date": returns_on.isoformat()}
+            todos.append({"owner_id": row["owner_id"], "customer_id": row["pk"], "kind": POOL_WARNING_TODO,
+                          "title": title[:200], "due_on": max(returns_on, timezone.localdate(now))})
+        registry.call("todos.create", todos, actor=None)
+        total += len(rows)
+    return total
 
 
 # --- pool rules -----------------------------------------------------------------------------------------
