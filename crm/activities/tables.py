@@ -1,8 +1,8 @@
 """The interaction and to-do tables: the columns of their lists, declared once.
 
 Cells are template snippets rendered with the row as ``i`` (an interaction) or ``todo``.  A to-do row
-is shown on the to-do list, on "My day" and alone after an htmx "Done"/"Reopen"; its "Assigned to"
-cell shows only where the page sets ``show_owner`` and its action cell only where it sets ``can_change``.
+is shown on the to-do list, on "My day" and alone after an htmx "Done"/"Reopen"; which columns a page
+shows ("Assigned to", the Done/Reopen buttons) is decided once, in :func:`todo_table_context`.
 """
 
 from django.utils.translation import gettext_lazy as _
@@ -43,15 +43,15 @@ TODO_COLUMNS = [
         "<a href=\"{% url 'customers:detail' todo.customer_id %}\" "
         'data-testid="todo-customer">{{ todo.customer.name }}</a>{% else %}—{% endif %}</td>')),
     Column("owner", _("Assigned to"), accessor="owner.display_name",
-           template="{% if show_owner %}<td>{{ todo.owner.display_name }}</td>{% endif %}"),
+           template="<td>{{ todo.owner.display_name }}</td>"),
     Column("status", _("Status"), template=(
         '{% load i18n %}<td class="nowrap" data-testid="todo-status">'
         '{% if todo.is_open %}{% translate "open" %}{% else %}'
         '{% blocktranslate with at=todo.done_at|date:"Y-m-d H:i" %}done {{ at }}'
         "{% endblocktranslate %}{% endif %}</td>")),
     # Done / Reopen: swaps the row for the one the server sends back.
-    Column("actions", _("Actions"), in_export=False, template=(
-        '{% load i18n %}{% if can_change %}<td class="nowrap row-actions">'
+    Column("actions", _("Actions"), in_export=False, label_hidden=True, template=(
+        '{% load i18n %}<td class="nowrap row-actions">'
         "{% url 'activities:todo_complete' todo.pk as complete_url %}"
         "{% url 'activities:todo_reopen' todo.pk as reopen_url %}"
         '<form method="post" action="{% if todo.is_open %}{{ complete_url }}{% else %}{{ reopen_url }}{% endif %}" '
@@ -61,16 +61,18 @@ TODO_COLUMNS = [
         '{% if show_owner %}<input type="hidden" name="show_owner" value="1">{% endif %}'
         '{% if todo.is_open %}<button type="submit" data-testid="todo-complete">{% translate "Done" %}</button>'
         '{% else %}<button type="submit" class="linklike" data-testid="todo-reopen">{% translate "Reopen" %}</button>'
-        "{% endif %}</form></td>{% endif %}")),
+        "{% endif %}</form></td>")),
 ]
 
 TODO_TABLE = Table("activities.todo", TODO_COLUMNS)
 
 
-def todo_table_context():
+def todo_table_context(*, show_owner, can_change):
     """What a page showing to-do rows (``activities/partials/todo_table.html`` or one ``todo_row.html``)
-    needs from the table."""
-    return {"todo_headers": TODO_TABLE.headers(""), "todo_cells": TODO_TABLE.row_cells()}
+    needs from the table: the "Assigned to" column only where the page lists other people's to-dos, the
+    Done/Reopen column only for a user who may change to-dos."""
+    hidden = {name for name, hide in (("owner", not show_owner), ("actions", not can_change)) if hide}
+    return {"todo_headers": TODO_TABLE.headers("", hidden=hidden), "todo_cells": TODO_TABLE.row_cells(hidden=hidden)}
 
 
 def interaction_table_context():

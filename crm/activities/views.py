@@ -134,7 +134,8 @@ def interaction_create(request, pk):
 def my_day(request):
     day = queries.my_day(request.user, timezone.localdate())
     return render(request, "activities/my_day.html", {
-        "day": day, "today": day.today, "can_change": perms.can_change_todo(request.user), **todo_table_context(),
+        "day": day, "today": day.today, "can_change": perms.can_change_todo(request.user),
+        **todo_table_context(show_owner=False, can_change=perms.can_change_todo(request.user)),
         # The sections other apps add (e.g. analytics' customers at risk and due to buy).
         **panel_context("my_day", request, request.user),
     })
@@ -157,7 +158,8 @@ def todo_list(request):
     filterset = _todo_filterset(request)
     context = {
         "filterset": filterset, "can_change": perms.can_change_todo(request.user),
-        "can_create": perms.can_add_todo(request.user), "today": timezone.localdate(), **todo_table_context(),
+        "can_create": perms.can_add_todo(request.user), "today": timezone.localdate(),
+        **todo_table_context(show_owner=True, can_change=perms.can_change_todo(request.user)),
     }
     if context["can_create"]:
         context["todo_form"] = TodoForm(user=request.user)
@@ -183,7 +185,8 @@ def todo_create(request):
     return render(request, "activities/todo_list.html", {
         "filterset": filterset, "todos": page.rows, "count": page.count, "count_capped": page.count_capped,
         "todo_form": form, "can_change": perms.can_change_todo(request.user), "can_create": True,
-        "today": timezone.localdate(), **todo_table_context(),
+        "today": timezone.localdate(),
+        **todo_table_context(show_owner=True, can_change=perms.can_change_todo(request.user)),
     }, status=400)
 
 
@@ -195,7 +198,8 @@ def _todo_done_response(request, todo):
     if request.htmx:
         return render(request, "activities/partials/todo_row.html", {
             "todo": todo, "can_change": True, "today": timezone.localdate(), "next_url": target,
-            "show_owner": request.POST.get("show_owner") == "1", **todo_table_context(),
+            "show_owner": request.POST.get("show_owner") == "1",
+            **todo_table_context(show_owner=request.POST.get("show_owner") == "1", can_change=True),
         })
     return redirect(target)
 

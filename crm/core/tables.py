@@ -39,7 +39,8 @@ def contributed_columns(model_label):
 
 class Column:
     def __init__(self, name, label, *, accessor=None, value=None, export_value=None, template=None,
-                 order_by=None, in_list=True, in_export=True, header_class="", order=100, annotate=None):
+                 order_by=None, in_list=True, in_export=True, header_class="", order=100, annotate=None,
+                 label_hidden=False):
         self.name = name
         self.label = label
         self.accessor = accessor or name
@@ -50,6 +51,7 @@ class Column:
         self.in_list = in_list
         self.in_export = in_export
         self.header_class = header_class
+        self.label_hidden = label_hidden  # the header names the column for screen readers only
         # A contributed column: its place among the contributions, and what it needs joined to the list's
         # queryset (``annotate(queryset)``), applied only when the list shows or sorts by it.
         self.order = order
@@ -61,7 +63,8 @@ class Column:
 
     def _identity(self):
         return (self.name, str(self.label), self.accessor, self._value, self._export_value, self.template_source,
-                self.order_by, self.in_list, self.in_export, self.header_class, self.order, self.annotate)
+                self.order_by, self.in_list, self.in_export, self.header_class, self.order, self.annotate,
+                self.label_hidden)
 
     def __eq__(self, other):
         # Registering an equal column twice (``ready()`` may run more than once) is harmless; a different
@@ -110,13 +113,14 @@ class Table:
     def columns(self):
         return [*self.own_columns, *contributed_columns(self.model_label)]
 
-    def list_columns(self):
-        return [c for c in self.columns if c.in_list]
+    def list_columns(self, hidden=()):
+        """The list's columns, without those named in ``hidden`` (columns a page does not show)."""
+        return [c for c in self.columns if c.in_list and c.name not in hidden]
 
-    def row_cells(self):
+    def row_cells(self, hidden=()):
         """Every list cell of the table as ONE compiled template, for ``{% include row_cells %}`` once per
         row: one include per row instead of one per cell keeps a 50-row page's rendering cheap."""
-        columns = self.list_columns()
+        columns = self.list_columns(hidden)
         key = tuple(id(c) for c in columns)
         compiled = _ROW_CELLS.get(key)
         if compiled is None:
@@ -130,12 +134,12 @@ class Table:
     def ordering_fields(self):
         return tuple(c.order_by for c in self.columns if c.sortable and c.in_list)
 
-    def headers(self, ordering):
+    def headers(self, ordering, hidden=()):
         """The list's column headers for the current ``ordering`` (``"-created_at"``): each with its
         label, whether the list is sorted by it (and which way), and the ordering a click asks for."""
         current, descending = ordering.lstrip("-"), ordering.startswith("-")
         headers = []
-        for column in self.list_columns():
+        for column in self.list_columns(hidden):
             active = column.sortable and column.order_by == current
             toggle = None
             if column.sortable:
@@ -143,7 +147,7 @@ class Table:
             headers.append({"column": column, "name": column.name, "label": column.label,
                             "sortable": column.sortable, "active": active,
                             "descending": active and descending, "toggle": toggle,
-                            "class": column.header_class})
+                            "class": column.header_class, "label_hidden": column.label_hidden})
         return headers
 
     # --- export -------------------------------------------------------------------------------------

@@ -77,3 +77,15 @@ def test_a_row_renders_every_list_cell_from_one_compiled_template():
     assert cells is table.row_cells()  # compiled once for the same columns
     html = cells.render({"row": Row("abc")})
     assert html == '<td>abc</td><td class="num">—</td><td>ABC</td>'
+
+
+def test_a_page_can_leave_columns_out_of_both_the_headers_and_the_rows():
+    table = Table("tests.hidden", [
+        Column("name", "Name", template="<td>{{ row.name }}</td>"),
+        Column("owner", "Owner", template="<td>owner</td>"),
+        Column("actions", "Actions", label_hidden=True, template="<td>act</td>"),
+    ])
+    headers = table.headers("", hidden={"owner"})
+    assert [h["name"] for h in headers] == ["name", "actions"] and headers[1]["label_hidden"]
+    assert table.row_cells(hidden={"owner"}).render({"row": Row("abc")}) == "<td>abc</td><td>act</td>"
+    assert table.row_cells().render({"row": Row("abc")}) == "<td>abc</td><td>owner</td><td>act</td>"
