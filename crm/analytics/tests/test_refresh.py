@@ -197,40 +197,6 @@ def test_refresh_computes_every_figure(data, org):
             assert a.clv == pytest.approx(expected_clv, rel=1e-3, abs=0.01)
 
 
-@pytest.fixture
-def simulated(org):
-    """400 customers with purchases simulated from a BG/NBD model (r 0.5, α 10 weeks, a 0.8, b 2.5),
-    enough history for both models to fit."""
-    from crm.analytics.stats.simulate import simulate_bgnbd
-    from crm.customers.models import Customer
-    from crm.sales.models import Order
-
-    rng = np.random.default_rng(7)
-    n = 400
-    ages = rng.integers(20 * 7, 100 * 7, n)
-    x, t_x = simulate_bgnbd((0.5, 10.0, 0.8, 2.5), ages / 7, rng)
-    customers = Customer.objects.bulk_create([Customer(name=f"模拟{i}", owner=org.rep, branch=org.bj1)
-                                              for i in range(n)])
-    orders = []
-    for customer, age, repeats, last in zip(customers, ages.tolist(), x.tolist(), (t_x * 7).tolist(), strict=True):
-        first = AS_OF - datetime.timedelta(days=age)  # test data only: a loop is fine here
-        last = min(max(int(round(last)), repeats), age)
-        earlier = rng.choice(np.arange(1, last), size=repeats - 1, replace=False).tolist() if repeats > 1 else []
-        days = [0, *sorted(earlier), last] if repeats else [0]
-        for day in days:
-            amount = Decimal(str(round(float(rng.gamma(4, 25)) + 1, 2)))
-            orders.append(Order(customer=customer, order_date=first + datetime.timedelta(days=day),
-                                total_amount=amount, gross_margin=(amount * Decimal("0.3")).quantize(Decimal("0.01")),
-                                list_amount=amount))
-    Order.objects.bulk_create(orders)
-    settings = AnalyticsSettings.load()
-    settings.lookback_days = None
-    settings.clv_basis = "revenue"
-    settings.annual_discount_rate = 0
-    settings.save()
-    return customers
-
-
 def test_clv_in_a_simple_case_matches_the_formula(simulated):
     """Revenue basis, no discounting: CLV = expected spend per purchase × expected purchases over the
     horizon, and P(alive), expected purchases and the at-risk flag are the model's."""
