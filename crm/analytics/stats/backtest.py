@@ -368,11 +368,14 @@ def verdict(model_error, baseline_error, *, lower_is_better=True, margin=0.0):
 
 def naive_rate_baseline(x, T, horizon):
     """The naive guess of purchases in the next ``horizon`` periods: the customer keeps the pace of the
-    calibration period, x / T × horizon (0 when T is 0).  An array aligned with ``x``."""
-    x = np.asarray(x, dtype=np.float64)
-    T = np.asarray(T, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(T > 0, x / np.where(T > 0, T, 1.0) * horizon, 0.0)
+    calibration period, x / T × horizon (0 when T is 0, NaN when T is missing).  An array aligned with
+    ``x``."""
+    x, T = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(T, dtype=np.float64))
+    guess = np.full(x.shape, np.nan)
+    guess[T == 0] = 0.0
+    known = T > 0
+    guess[known] = x[known] / T[known] * horizon
+    return guess
 
 
 def median_gap(x, recency):

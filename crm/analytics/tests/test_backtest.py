@@ -487,6 +487,7 @@ def test_naive_rate_baseline():
     # 2 purchases in 10 periods → 4 in 20; nothing bought → 0; T = 0 → 0
     got = backtest.naive_rate_baseline([2, 0, 3], [10, 5, 0], 20)
     assert got.tolist() == [4.0, 0.0, 0.0]
+    assert np.isnan(backtest.naive_rate_baseline([1.0], [nan], 20)).all()  # unknown age: no guess
     rng = np.random.default_rng(9)
     x, T = rng.integers(0, 10, 30), rng.integers(0, 5, 30) * 7.5
     expected = [xi / ti * 52 if ti else 0.0 for xi, ti in zip(x, T, strict=True)]
