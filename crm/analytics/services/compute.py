@@ -266,11 +266,16 @@ def churn_rule_for(a, settings, checked):
 
 
 def flag_at_risk(rule, p_alive, days_since_last):
-    """The at-risk flag of every customer under ``rule`` (see :func:`churn_rule_for`)."""
+    """The at-risk flag of every customer under ``rule`` (see :func:`churn_rule_for`).  A threshold from
+    the backtest flags scores at or beyond it (the backtest measured exactly that flag); an
+    administrator's or the default threshold flags P(alive) strictly below it, as the settings say."""
+    p_alive = np.nan_to_num(p_alive, nan=1.0)
     if rule["rule"] == "model":
-        return np.nan_to_num(p_alive, nan=1.0) < rule["threshold"]
+        if rule["threshold_source"] == "backtest":
+            return p_alive <= rule["threshold"]
+        return p_alive < rule["threshold"]
     if rule["rule"] == "recency":
-        return np.asarray(days_since_last) > rule["recency_days"]
+        return np.asarray(days_since_last) >= rule["recency_days"]
     return np.zeros(len(p_alive), dtype=bool)
 
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import backtest, bgnbd, gamma_gamma, identify, mbgnbd
+from .summary import _as_of_day, summarize, to_days
 
 MODELS = {"bgnbd": bgnbd, "mbgnbd": mbgnbd}
 DEFAULT_MODEL = "mbgnbd"
@@ -73,6 +74,40 @@ class Split:
         fields = ("x", "t_x", "T", "last_day", "monetary", "revenue", "bought", "first_after", "revenue_after")
         return Split(**{f: getattr(self, f)[pick] for f in fields}, split_day=self.split_day,
                      horizon=self.horizon, period_days=self.period_days)
+
+
+def split_transactions(customer, date, amount, *, split, as_of=None, period="week"):
+    """A :class:`Split` from parallel transaction arrays (as :func:`.summary.summarize` takes them): the
+    customers who had bought by ``split``, summarised up to it, and their purchase days (days whose net
+    amount is above zero), first purchase and revenue in (split, as_of]."""
+    customer = np.asarray(customer)
+    days = to_days(date)
+    amount = np.asarray(amount, dtype=np.float64)
+    split_day = _as_of_day(split)
+    as_of_day = int(days.max()) if as_of is None else _as_of_day(as_of)
+    if as_of_day <= split_day:
+        raise ValueError("the as-of date must come after the split")
+    cal = summarize(customer, days, amount, as_of=split_day, period=period)
+    after = (days > split_day) & (days <= as_of_day)
+    ids, c_days, c_amount = customer[after], days[after], amount[after]
+    pos = np.searchsorted(cal.customer, ids) if cal.n else np.zeros(len(ids), dtype=np.int64)
+    pos_ok = np.minimum(pos, max(cal.n - 1, 0))
+    known = (pos < cal.n) & (cal.customer[pos_ok] == ids) if cal.n else np.zeros(len(ids), dtype=bool)
+    pos, c_days, c_amount = pos[known].astype(np.int64), c_days[known], c_amount[known]
+    revenue_after = np.bincount(pos, weights=c_amount, minlength=cal.n)
+    # Net each customer-day; a day above zero is a purchase.
+    span = as_of_day - split_day + 1
+    key, inverse = np.unique(pos * span + (c_days - split_day), return_inverse=True)
+    net = np.bincount(inverse.reshape(-1), weights=c_amount, minlength=len(key))
+    bought_key = key[net > 0]
+    who, offset = bought_key // span, bought_key % span
+    bought = np.bincount(who, minlength=cal.n).astype(np.int64)
+    first_after = np.full(cal.n, np.nan)
+    np.fmin.at(first_after, who, offset.astype(np.float64))
+    return Split(x=cal.frequency, t_x=cal.recency, T=cal.T, last_day=cal.last_day.astype(np.float64),
+                 monetary=cal.monetary, revenue=cal.revenue, bought=bought, first_after=first_after,
+                 revenue_after=revenue_after, split_day=split_day,
+                 horizon=(as_of_day - split_day) / cal.period_days, period_days=cal.period_days)
 
 
 def median_wait(params, x, T):
@@ -145,16 +180,28 @@ def run(split, *, models=tuple(MODELS), penalizer=0.0, sample_size=None):
         candidates.append(entry)
     usable = [c for c in candidates if c["auc"] is not None]
     best = max(usable, key=lambda c: c["auc"])["model"] if usable else None
-    churn = {"models": candidates, "model": best, "lapsed_share": float(lapsed.mean())}
-    recency = backtest.churn_comparison(fits[best][1] if best else None, -days_since, lapsed)
-    churn.update(recency)
-    out["churn"] = churn
+    model_score = fits[best][1] if best else np.zeros(s.n)  # no model: a constant score, the rule wins
+    compared = backtest.churn_comparison(model_score, -days_since, lapsed)
+    model_side, base_side = compared["model"], compared["baseline"]
+    base_threshold = base_side.get("threshold")
+    out["churn"] = {
+        "models": candidates, "model": best, "lapsed_share": float(lapsed.mean()),
+        "auc": model_side["auc"] if best else None, "baseline_auc": base_side["auc"],
+        "winner": compared["winner"] if best else "baseline",
+        "threshold": model_side.get("threshold") if best else None,
+        # the rule flags "score ≤ t" with score = −days: days since the last purchase ≥ −t
+        "baseline_threshold_days": None if base_threshold is None else float(-base_threshold),
+        "flag": model_side["flag"] if best else None, "baseline_flag": base_side["flag"],
+        "lift_over_baseline": compared["lift_over_baseline"] if best else None,
+    }
 
     # --- timing: repeat customers who bought in the holdout ---------------------------------------------
     gap = backtest.median_gap(s.x, s.t_x)
     params = fits[best][0].params if best else None
     preds = {}
     for method in TIMING_METHODS:
+        if method == "model" and params is None:
+            continue  # no purchase model: nothing to compare
         day = timing_days(method, x=s.x, t_x=s.t_x, T=s.T, last_day=s.last_day, as_of_day=s.split_day,
                           period_days=s.period_days, params=params, median_gap_periods=gap)
         preds[method] = day - s.split_day
@@ -172,15 +219,28 @@ def run(split, *, models=tuple(MODELS), penalizer=0.0, sample_size=None):
     else:
         fit = fits[best][0]
         expected = MODELS[best].expected_purchases(fit.params, s.horizon, s.x, s.t_x, s.T)
-        out["purchases"] = backtest.by_frequency_with_baseline(s.x, expected, s.bought, naive_purchases)
+        out["purchases"] = _flat(backtest.by_frequency_with_baseline(s.x, expected, s.bought, naive_purchases))
         out["value"] = None
         if int(np.sum(gamma_gamma.usable(s.x, s.monetary))) >= 2:
             gg = gamma_gamma.fit(s.x, s.monetary, penalizer=penalizer, std_errors=False)
             if gg.params.q > 1:
                 spend = gamma_gamma.expected_spend(gg.params, s.x, s.monetary)
-                out["value"] = backtest.by_decile(expected * spend, s.revenue_after, naive_value)
+                value = _flat(backtest.by_decile(expected * spend, s.revenue_after, naive_value))
+                value["deciles"] = [
+                    {"decile": i + 1, "customers": c, "mean_predicted": p, "mean_actual": a, "mean_baseline": b}
+                    for i, (c, p, a, b) in enumerate(zip(value["customers"], value["mean_predicted"],
+                                                         value["mean_actual"], value["mean_baseline"], strict=True))]
+                out["value"] = value
     out["verdicts"] = verdicts(out)
     return out
+
+
+def _flat(part):
+    """The totals and errors of a bucketed comparison at the top level, as the page reads them."""
+    totals = part.get("totals") or {}
+    return {**part, "total_predicted": totals.get("predicted"), "total_actual": totals.get("actual"),
+            "total_baseline": totals.get("baseline"), "mae": part.get("mae_predicted"),
+            "baseline_mae": part.get("mae_baseline")}
 
 
 def verdicts(out):
@@ -188,17 +248,12 @@ def verdicts(out):
     churn = out.get("churn") or {}
     timing = out.get("timing") or {}
     methods = {m["key"]: m for m in timing.get("methods", [])}
-    chosen = methods.get(timing.get("chosen"), {})
-    base = methods.get(TIMING_BASELINE, {})
+    best_other = min((m["mae_days"] for m in methods.values()
+                      if not m.get("baseline") and m.get("mae_days") is not None), default=None)
     result = {
         "churn": backtest.verdict(churn.get("auc"), churn.get("baseline_auc"), lower_is_better=False),
-        "timing": ("unavailable" if not methods else
-                   backtest.verdict(min((m["mae_days"] for m in methods.values()
-                                         if not m.get("baseline") and m.get("mae_days") is not None),
-                                        default=None), base.get("mae_days"))),
+        "timing": backtest.verdict(best_other, (methods.get(TIMING_BASELINE) or {}).get("mae_days")),
     }
-    if chosen and result["timing"] == "better" and timing.get("chosen") == TIMING_BASELINE:
-        result["timing"] = "same"  # pragma: no cover — the chosen method is the best by construction
     for key in ("purchases", "value"):
         part = out.get(key) or {}
         result[key] = backtest.verdict(part.get("mae"), part.get("baseline_mae"))

@@ -99,8 +99,12 @@ def test_the_at_risk_rule_comes_from_the_settings_then_the_backtest_then_the_def
 def test_flag_at_risk_by_rule():
     p_alive = np.array([0.1, 0.5, np.nan])
     days = np.array([200, 10, 130])
-    assert compute.flag_at_risk({"rule": "model", "threshold": 0.3}, p_alive, days).tolist() == [True, False, False]
-    assert compute.flag_at_risk({"rule": "recency", "recency_days": 120}, p_alive, days).tolist() == [
+    model = {"rule": "model", "threshold": 0.5, "threshold_source": "settings"}
+    assert compute.flag_at_risk(model, p_alive, days).tolist() == [True, False, False]
+    # A backtest's threshold flags the scores at it too: the flag it measured.
+    model["threshold_source"] = "backtest"
+    assert compute.flag_at_risk(model, p_alive, days).tolist() == [True, True, False]
+    assert compute.flag_at_risk({"rule": "recency", "recency_days": 130}, p_alive, days).tolist() == [
         True, False, True]
     assert compute.flag_at_risk({"rule": None}, p_alive, days).tolist() == [False, False, False]
 
@@ -121,9 +125,9 @@ def test_backtest_on_simulated_customers_chooses_and_explains(simulated):
     assert rule["threshold_source"] == "backtest"
     metrics = list(CustomerMetrics.objects.filter(snapshot=snapshot).select_related(None))
     if rule["rule"] == "model":
-        assert all(m.at_risk == (m.p_alive < rule["threshold"]) for m in metrics)
+        assert all(m.at_risk == (m.p_alive <= rule["threshold"]) for m in metrics)
     else:
-        assert all(m.at_risk == (m.days_since_last > rule["recency_days"]) for m in metrics)
+        assert all(m.at_risk == (m.days_since_last >= rule["recency_days"]) for m in metrics)
     assert snapshot.results["models"]["model"] == bt["churn"]["model"]
     assert snapshot.results["timing"]["method"] == bt["timing"]["chosen"]
     # One-time buyers never get a date; repeat buyers always do.
