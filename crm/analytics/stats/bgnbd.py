@@ -10,8 +10,13 @@ Likelihood of one customer (FHL 2005, eq. 6):
     L = B(a, b+x)/B(a, b) · Γ(r+x) α^r / Γ(r) · [ (α+T)^-(r+x) + δ(x>0) · a/(b+x-1) · (α+t_x)^-(r+x) ]
 
 Everything here works on arrays and in log space (``gammaln``, ``betaln``, ``logaddexp``); the fit
-maximises the summed log-likelihood over log-parameters with L-BFGS-B and the analytic gradient, on the
-distinct (x, t_x, T) rows weighted by their counts.
+maximises the summed log-likelihood over log-parameters with BFGS and the analytic gradient, on the
+distinct (x, t_x, T) rows weighted by their counts.  With standard errors, a fit also reports the
+condition number of the observed information in log-parameters (``BGNBDFit.condition``), which
+identify.py uses to refuse fits the data cannot determine.
+
+P(at least one purchase in the next t periods) = P(alive) · (1 − ((α+T)/(α+T+t))^(r+x))
+(:func:`p_purchase_within`), in this model and in MBG/NBD (mbgnbd.py).
 """
 
 from dataclasses import dataclass, field
