@@ -95,13 +95,14 @@ def analyze(summary, *, horizon=None, annual_discount_rate=0.10, margin=1.0, thr
         result.errors["gamma_gamma"] = str(refusal.message)
     else:
         gg = gamma_gamma.fit(x, s.monetary, penalizer=penalizer)
-        if gg.customers < identify.MIN_REPEATERS:
-            refusal = identify.Refusal("too_few_repeaters", {"n": int(gg.customers), "min": identify.MIN_REPEATERS})
+        refusal = identify.refusal(gg, customers=gg.customers, repeaters=gg.customers)
+        if refusal is not None:
             result.refusals["spend"] = refusal.as_dict()
             result.errors["gamma_gamma"] = str(refusal.message)
         elif gg.params.q <= 1:
-            result.errors["gamma_gamma"] = (f"q = {gg.params.q:.3f} ≤ 1: the spend distribution has no finite "
-                                            "mean, so expected spend is undefined")
+            refusal = identify.Refusal("infinite_mean", {"q": f"{gg.params.q:.3f}"})
+            result.refusals["spend"] = refusal.as_dict()
+            result.errors["gamma_gamma"] = str(refusal.message)
             result.gamma_gamma = gg
         else:
             result.gamma_gamma = gg

@@ -160,8 +160,8 @@ def run(split, *, models=tuple(MODELS), penalizer=0.0, sample_size=None):
         split = split.sample(sample_size)
     s = split
     lapsed = s.bought == 0
-    if s.n == 0:
-        out["error"] = {"code": "no_history", "params": {}}
+    if s.n < identify.MIN_CUSTOMERS:  # too few to measure anything, let alone choose a threshold
+        out["error"] = {"code": "too_few_customers", "params": {"n": int(s.n), "min": identify.MIN_CUSTOMERS}}
         return out
     if lapsed.all() or not lapsed.any():
         out["error"] = {"code": "no_contrast", "params": {"n": int(s.n)}}

@@ -33,8 +33,8 @@ def cdnow_csv(tmp_path_factory):
 
 @pytest.fixture
 def simulated(org):
-    """400 customers with purchases simulated from a BG/NBD model (r 0.5, α 10 weeks, a 0.8, b 2.5),
-    enough history for both models to fit."""
+    """400 customers with purchases simulated from a BG/NBD model (r 0.5, α 10 weeks, a 0.8, b 2.5) and
+    Gamma-Gamma spend, enough history for both models to fit."""
     from crm.analytics.models import AnalyticsSettings
     from crm.analytics.stats.simulate import simulate_bgnbd
     from crm.customers.models import Customer
@@ -47,13 +47,17 @@ def simulated(org):
     customers = Customer.objects.bulk_create([Customer(name=f"模拟{i}", owner=org.rep, branch=org.bj1)
                                               for i in range(n)])
     orders = []
-    for customer, age, repeats, last in zip(customers, ages.tolist(), x.tolist(), (t_x * 7).tolist(), strict=True):
+    # Spend per purchase ~ Gamma(p 6, rate ν) with ν ~ Gamma(q 4, rate 100) across customers (a mean of about
+    # 200): the Gamma-Gamma model needs customers that differ in spend to be identifiable.
+    spend_scale = 1 / rng.gamma(4, 1 / 100, n)
+    for customer, age, repeats, last, scale in zip(customers, ages.tolist(), x.tolist(), (t_x * 7).tolist(),
+                                                   spend_scale.tolist(), strict=True):
         first = SIMULATED_AS_OF - datetime.timedelta(days=age)  # test data only: a loop is fine here
         last = min(max(int(round(last)), repeats), age)
         earlier = rng.choice(np.arange(1, last), size=repeats - 1, replace=False).tolist() if repeats > 1 else []
         days = [0, *sorted(earlier), last] if repeats else [0]
         for day in days:
-            amount = Decimal(str(round(float(rng.gamma(4, 25)) + 1, 2)))
+            amount = Decimal(str(round(float(rng.gamma(6, scale)) + 1, 2)))
             orders.append(Order(customer=customer, order_date=first + datetime.timedelta(days=day),
                                 total_amount=amount, gross_margin=(amount * Decimal("0.3")).quantize(Decimal("0.01")),
                                 list_amount=amount))

@@ -113,4 +113,6 @@ def test_a_refusal_is_stored_as_json_and_explained_later():
         runaway = identify.Refusal("runaway", {"parameter": "r", "value": "3e+07"})
         assert "r = 3e+07" in runaway.message
     for code, text in identify.MESSAGES.items():
-        assert "%(" in str(text), code  # named placeholders, so translations may reorder them
+        # named placeholders, so translations may reorder them; every message formats with its params
+        assert "%(" in str(text) or code in {"no_history", "no_repeaters"}, code
+        assert "%s" not in str(text) and "%d" not in str(text), code

@@ -25,7 +25,7 @@ from crm.activities.tests.factories import InteractionFactory
 from crm.analytics import aggregation, queries, services
 from crm.analytics.choices import VALUE_ALERT_TODO, RefreshStage, SnapshotStatus
 from crm.analytics.models import AnalyticsSettings, CustomerMetrics, Segment, Snapshot
-from crm.analytics.stats import bgnbd, clv, rfm
+from crm.analytics.stats import bgnbd, clv, quality, rfm
 from crm.customers.tests.factories import CustomerFactory
 from crm.sales.tests.factories import OrderFactory
 
@@ -204,13 +204,17 @@ def test_clv_in_a_simple_case_matches_the_formula(simulated):
     models = snapshot.results["models"]
     assert models["bgnbd"] is not None and models["gamma_gamma"] is not None, models["errors"]
     params = bgnbd.BGNBDParams(*(models["bgnbd"][k] for k in ("r", "alpha", "a", "b")))
-    threshold = AnalyticsSettings.load().churn_threshold
+    model = quality.MODELS[models["model"]]  # the purchase model the backtest chose
+    rule = snapshot.results["churn"]
     metrics = list(CustomerMetrics.objects.filter(snapshot=snapshot))
     assert len(metrics) == 400
     for m in metrics:
         assert m.clv == pytest.approx(m.expected_spend * m.expected_purchases_horizon, rel=1e-4, abs=0.02)
-        assert m.p_alive == pytest.approx(float(bgnbd.p_alive(params, [m.frequency], [m.recency], [m.age])[0]))
-        assert m.at_risk == (m.p_alive < threshold)
+        assert m.p_alive == pytest.approx(float(model.p_alive(params, [m.frequency], [m.recency], [m.age])[0]))
+        if rule["rule"] == "model":
+            assert m.at_risk == (m.p_alive <= rule["threshold"])
+        else:
+            assert m.at_risk == (m.days_since_last >= rule["recency_days"])
     assert snapshot.results["holdout"]["buckets"]["labels"][0] == "0"
     assert snapshot.results["at_risk"] == sum(m.at_risk for m in metrics)
 

@@ -10,7 +10,7 @@ import pytest
 
 from crm.analytics import aggregation
 from crm.analytics.models import AnalyticsSettings, CustomerMetrics
-from crm.analytics.services import compute
+from crm.analytics.services.compute import churn_rule_for, flag_at_risk
 from crm.customers.tests.factories import CustomerFactory
 
 from .test_refresh import AS_OF, D, order, refresh, rows
@@ -81,32 +81,32 @@ BACKTEST_BASELINE = {"churn": {"winner": "baseline", "threshold": 0.42, "baselin
 
 
 def test_the_at_risk_rule_comes_from_the_settings_then_the_backtest_then_the_default():
-    rule = compute.churn_rule_for(_analysis(), _settings(0.2), BACKTEST_MODEL)
+    rule = churn_rule_for(_analysis(), _settings(0.2), BACKTEST_MODEL)
     assert (rule["rule"], rule["threshold"], rule["threshold_source"]) == ("model", 0.2, "settings")
-    rule = compute.churn_rule_for(_analysis(), _settings(), BACKTEST_MODEL)
+    rule = churn_rule_for(_analysis(), _settings(), BACKTEST_MODEL)
     assert (rule["rule"], rule["threshold"], rule["threshold_source"]) == ("model", 0.42, "backtest")
     # The model did not beat the recency rule: the lists use the recency rule.
-    rule = compute.churn_rule_for(_analysis(), _settings(), BACKTEST_BASELINE)
+    rule = churn_rule_for(_analysis(), _settings(), BACKTEST_BASELINE)
     assert (rule["rule"], rule["recency_days"], rule["threshold_source"]) == ("recency", 120, "backtest")
-    rule = compute.churn_rule_for(_analysis(), _settings(), None)
+    rule = churn_rule_for(_analysis(), _settings(), None)
     assert (rule["rule"], rule["threshold"], rule["threshold_source"]) == ("model", 0.30, "default")
     # No usable model: only the recency rule can flag, and without a backtest nobody is flagged.
-    rule = compute.churn_rule_for(_analysis(fitted=False), _settings(0.2), BACKTEST_MODEL)
+    rule = churn_rule_for(_analysis(fitted=False), _settings(0.2), BACKTEST_MODEL)
     assert (rule["rule"], rule["recency_days"]) == ("recency", 120)
-    assert compute.churn_rule_for(_analysis(fitted=False), _settings(), None)["rule"] is None
+    assert churn_rule_for(_analysis(fitted=False), _settings(), None)["rule"] is None
 
 
 def test_flag_at_risk_by_rule():
     p_alive = np.array([0.1, 0.5, np.nan])
     days = np.array([200, 10, 130])
     model = {"rule": "model", "threshold": 0.5, "threshold_source": "settings"}
-    assert compute.flag_at_risk(model, p_alive, days).tolist() == [True, False, False]
+    assert flag_at_risk(model, p_alive, days).tolist() == [True, False, False]
     # A backtest's threshold flags the scores at it too: the flag it measured.
     model["threshold_source"] = "backtest"
-    assert compute.flag_at_risk(model, p_alive, days).tolist() == [True, True, False]
-    assert compute.flag_at_risk({"rule": "recency", "recency_days": 130}, p_alive, days).tolist() == [
+    assert flag_at_risk(model, p_alive, days).tolist() == [True, True, False]
+    assert flag_at_risk({"rule": "recency", "recency_days": 130}, p_alive, days).tolist() == [
         True, False, True]
-    assert compute.flag_at_risk({"rule": None}, p_alive, days).tolist() == [False, False, False]
+    assert flag_at_risk({"rule": None}, p_alive, days).tolist() == [False, False, False]
 
 
 def test_backtest_on_simulated_customers_chooses_and_explains(simulated):

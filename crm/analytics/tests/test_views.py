@@ -284,11 +284,16 @@ def test_settings_form_saves_and_refuses_inconsistent_tier_shares(client, org):
     client.force_login(org.ceo)
     url = reverse("analytics:settings")
     assert client.get(url).status_code == 200
-    data = {k: v for k, v in AnalyticsSettingsForm(instance=AnalyticsSettings.load()).initial.items()
-            if k in AnalyticsSettingsForm._meta.fields}
+    initial = AnalyticsSettingsForm(instance=AnalyticsSettings.load()).initial
+    data = {k: "" if v is None else v for k, v in initial.items() if k in AnalyticsSettingsForm._meta.fields}
+    assert data["churn_threshold"] == ""  # by default the backtest chooses the at-risk threshold
     data.update(lookback_days=730, high_value_share=0.7)
     assert client.post(url, data).status_code == 302
     assert AnalyticsSettings.load().lookback_days == 730
+    assert AnalyticsSettings.load().churn_threshold is None
+    data.update(churn_threshold=0.25)
+    assert client.post(url, data).status_code == 302
+    assert AnalyticsSettings.load().churn_threshold == 0.25
     data.update(high_value_share=0.9, general_share=0.8)
     response = client.post(url, data)
     assert response.status_code == 400
