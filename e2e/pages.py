@@ -542,6 +542,11 @@ class AnalyticsPage(BasePage):
         self.page.get_by_test_id("quality-link-header").click()
         return QualityPage(self.page)
 
+    def refresh(self):
+        """Start a refresh; the progress bar appears in place of the button's status."""
+        self.refresh_button.click()
+        return self
+
 
 class QualityPage(BasePage):
     """How good are these predictions: each model beside its naive guess, with a verdict per section."""
@@ -553,11 +558,6 @@ class QualityPage(BasePage):
 
     def chart(self, name):
         return self.page.get_by_test_id(f"chart-quality-{name}")
-
-    def refresh(self):
-        """Start a refresh; the progress bar appears in place of the button's status."""
-        self.refresh_button.click()
-        return self
 
 
 class CustomerFiltersPanel:
