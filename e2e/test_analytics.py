@@ -1,11 +1,14 @@
 """Customer value analytics in the browser: the dashboard's charts, a refresh with its progress, the
 figures on a customer's 360° page, and the customer list filtered by them."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
 from crm.analytics.models import CustomerMetrics, Snapshot
-from crm.analytics.tests.test_views import make_order_history, run_refresh_now
+from crm.analytics.tests.test_quality import backtest
+from crm.analytics.tests.test_views import make_order_history, make_snapshot, run_refresh_now, snapshot_results
 from e2e.pages import AnalyticsPage, CustomerDetailPage, CustomerFiltersPanel, CustomerListPage
 
 pytestmark = pytest.mark.e2e
@@ -94,3 +97,14 @@ def test_filtered_list_at_risk_tier_a(org, history, login):
     expect(customers.names).to_have_text(expected)
     assert "at_risk=true" in customers.page.url and "tier=high" in customers.page.url
     expect(customers.rows.first.get_by_test_id("customer-at-risk")).to_be_visible()
+
+
+def test_the_dashboard_links_to_how_good_the_predictions_are(org, login):
+    make_snapshot([], results=snapshot_results(backtest=backtest()))
+    dashboard = AnalyticsPage(login("rep")).open()
+
+    quality = dashboard.open_quality()
+
+    expect(quality.page).to_have_url(re.compile(r"/analytics/quality/$"))
+    expect(quality.verdict("churn")).to_have_text("The model beats the naive guess: AUC 0.78 against 0.74.")
+    expect(quality.chart("churn").locator("rect.bar")).to_have_count(6)

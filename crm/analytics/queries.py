@@ -12,6 +12,7 @@
                                        how many of the user's customers moved between categories
 ``due_to_buy(user, week_start, mine=False)``
                                        customers whose next expected purchase falls in that week
+``overdue_to_buy(user, mine=False)``   customers whose next expected purchase is before the as-of date
 ``product_analyses(snapshot)``         per product and category: share, margin, turnover, ratios
 ``segment_labels()``                   ``{key: label}`` of the RFM segments
 
@@ -271,3 +272,16 @@ def due_to_buy(user, week_start, *, mine=False, snapshot=None):
     if mine:
         qs = qs.filter(customer__owner=user)
     return qs.order_by("next_purchase_on", "-clv", "id")
+
+
+def overdue_to_buy(user, *, mine=False, snapshot=None):
+    """Customers whose next expected purchase fell before the snapshot's as-of date and who have not
+    bought since — those ``user`` may see, or with ``mine`` those the user owns — leaving out the ones at
+    risk of churn.  Largest lifetime value first (customers without one last), then largest gross profit."""
+    snapshot = snapshot if snapshot is not None else current_snapshot()
+    if snapshot is None:
+        return CustomerMetrics.objects.none()
+    qs = metrics_queryset(user, snapshot).filter(next_purchase_on__lt=snapshot.as_of, at_risk=False)
+    if mine:
+        qs = qs.filter(customer__owner=user)
+    return qs.order_by(F("clv").desc(nulls_last=True), "-gross_profit", "id")

@@ -111,7 +111,7 @@ def portfolio(org):
     figures = {
         "rep_high_risk": fig(1, 5, "cant_lose", "high", 0.1, 900.0, 900, loyalty=40),
         "rep_high_ok": fig(5, 5, "champions", "high", 0.95, 3000.0, 1500, loyalty=90,
-                           next_purchase_on=monday + datetime.timedelta(days=2)),
+                           next_purchase_on=timezone.localdate()),  # this week, never overdue
         "rep_small_risk": fig(1, 1, "lost", "small", 0.05, 10.0, 5, loyalty=5),
         "mate_high_risk": fig(2, 4, "at_risk", "high", 0.2, 800.0, 800, loyalty=30),
         "bj2": fig(4, 2, "potential_loyalist", "general", 0.7, 400.0, 200),
