@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .choices import ValueClass
+from .stats import identify
 from .stats.rfm import SCORES
 
 # What each loyalty component measures; weights come with the snapshot.
@@ -167,15 +168,10 @@ def _number_text(value):
 
 # Why a fit was refused or the backtest could not run, keyed by the code the refresh stores.
 MODEL_PROBLEMS = {
-    "too_few_customers": gettext_lazy("only %(n)s customers, at least %(min)s are needed"),
-    "too_few_repeaters": gettext_lazy("only %(n)s customers bought more than once, at least %(min)s are needed"),
-    "no_repeaters": gettext_lazy("no customer bought more than once, so there is nothing to learn a rhythm from"),
-    "runaway": gettext_lazy("the fit ran away: parameter %(parameter)s reached %(value)s, so its figures would be "
-                            "meaningless"),
-    "ill_conditioned": gettext_lazy("the data cannot pin the parameters down (condition number %(condition)s)"),
-    "not_converged": gettext_lazy("the fit did not converge"),
-    "too_short_history": gettext_lazy("the history is too short to keep a holdout period aside"),
-    "no_holdout_customers": gettext_lazy("no customer bought before the split date"),
+    **identify.MESSAGES,  # refused fits
+    # the backtest
+    "no_contrast": gettext_lazy("in the holdout period every customer bought again, or none did: there is "
+                                "nothing to tell apart"),
 }
 MODEL_NAMES = {"purchase": gettext_lazy("Purchase model"), "spend": gettext_lazy("Spend model")}
 

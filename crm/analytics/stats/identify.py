@@ -51,11 +51,11 @@ MAX_CONDITION = 1e10
 MESSAGES = {
     "no_history": _("no customer has bought anything yet"),
     "no_repeaters": _("nobody has bought on two different days yet: the model learns from repeat purchases"),
-    "too_few_customers": _("only %(n)d customers; at least %(min)d are needed to fit the model"),
-    "too_few_repeaters": _("only %(n)d customers bought more than once; at least %(min)d are needed"),
+    "too_few_customers": _("only %(n)s customers; at least %(min)s are needed to fit the model"),
+    "too_few_repeaters": _("only %(n)s customers bought more than once; at least %(min)s are needed"),
     "runaway": _("the fit ran away (%(parameter)s = %(value)s): the data cannot determine the model"),
     "infinite_mean": _("q = %(q)s ≤ 1: the spend distribution has no finite mean, so expected spend is undefined"),
-    "not_converged": _("the fit did not converge after %(iterations)d iterations"),
+    "not_converged": _("the fit did not converge after %(iterations)s iterations"),
     "ill_conditioned": _("the fit is ill-conditioned (condition number %(condition)s): "
                          "the data cannot determine the parameters"),
 }
