@@ -25,10 +25,12 @@ def write(tmp_path, text, name="t.csv", encoding="utf-8"):
 
 def test_cdnow_weekly_reproduces_the_published_estimates(cdnow_csv, tmp_path):
     out_file = tmp_path / "customers.csv"
+    # The sample's eight one-CD purchases at $0.00 are purchases in the published data: --count-zero-days.
     out, _ = analyze(cdnow_csv, "--customer", "customer", "--date", "date", "--amount", "amount",
-                     "--as-of", "1997-09-30", "--period", "week", "--out", out_file, "--json")
+                     "--as-of", "1997-09-30", "--period", "week", "--count-zero-days", "--out", out_file, "--json")
     report = json.loads(out)
     assert report["customers"] == 2357
+    assert report["input"]["netting"]["zero_rows"] == 8 and report["input"]["netting"]["return_rows"] == 0
     assert report["as_of"] == "1997-09-30" and report["period"] == "week"
     b = report["bgnbd"]
     assert (round(b["r"], 3), round(b["alpha"], 3), round(b["a"], 3), round(b["b"], 3)) == (0.243, 4.414, 0.793, 2.426)
@@ -62,7 +64,7 @@ def test_cdnow_weekly_reproduces_the_published_estimates(cdnow_csv, tmp_path):
 
 def test_readable_summary_without_json(cdnow_csv):
     out, _ = analyze(cdnow_csv, "--customer", "customer", "--date", "date", "--amount", "amount",
-                     "--as-of", "1997-09-30")
+                     "--as-of", "1997-09-30", "--count-zero-days")
     assert "Customers: 2357" in out
     assert "Champions" in out and "BG/NBD: r 0.2426" in out and "Gamma-Gamma: p 6.2496" in out
 
@@ -155,3 +157,52 @@ def test_parsers():
     assert parse_date("1997-02-29") is None and parse_date("1997-13-01") is None and parse_date("x") is None
     assert parse_amount(" 1,234.50 ") == 1234.5 and parse_amount("¥12") == 12 and parse_amount("-3") == -3
     assert parse_amount("") is None and parse_amount("nan") is None and parse_amount("1e999") is None
+
+
+def test_cdnow_without_count_zero_days_leaves_the_eight_free_cd_customers_out(cdnow_csv):
+    report = json.loads(analyze(cdnow_csv, "--customer", "customer", "--date", "date", "--amount", "amount",
+                                "--as-of", "1997-09-30", "--period", "week", "--json")[0])
+    assert report["customers"] == 2357 - 8
+    netting = report["input"]["netting"]
+    assert netting["zero_rows"] == 8 and netting["non_purchase_days"] == 8
+    assert netting["customers_without_purchase"] == 8 and netting["without_purchase_amount"] == 0
+
+
+RETURNS = ("c,d,a\n"
+           "loyal,2024-01-01,100\nloyal,2024-01-05,-100\nloyal,2024-01-09,-100\n"  # one purchase, two returns
+           "free,2024-01-01,0\nfree,2024-01-03,0\nfree,2024-01-06,0\nfree,2024-01-09,0\n"  # four zero rows
+           "refund,2024-01-04,-50\n"  # a refund only
+           "net,2024-01-02,100\nnet,2024-01-02,-30\n"  # bought 100 and returned 30 the same day
+           "later,2024-01-01,40\nlater,2024-01-06,60\nlater,2024-01-08,-20\n")
+
+
+def test_returns_and_zero_amounts_are_netted_and_reported(tmp_path):
+    path = write(tmp_path, RETURNS)
+    report = json.loads(analyze(path, "--customer", "c", "--date", "d", "--amount", "a", "--json",
+                                "--out", tmp_path / "out.csv")[0])
+    assert report["customers"] == 3  # loyal, net, later; free and refund never bought
+    assert report["input"]["transactions"] == 1 + 1 + 2
+    assert report["input"]["netting"] == {
+        "rows": 13, "return_rows": 5, "returned_amount": 300.0, "zero_rows": 4,
+        "non_purchase_days": 2 + 4 + 1 + 1, "customers_without_purchase": 2, "without_purchase_amount": -50.0}
+    with (tmp_path / "out.csv").open(encoding="utf-8") as handle:
+        rows = {row["customer"]: row for row in csv.DictReader(handle)}
+    assert set(rows) == {"loyal", "net", "later"}
+    assert (rows["loyal"]["transactions"], rows["loyal"]["frequency"], rows["loyal"]["revenue"]) == ("1", "0", "-100.0")
+    assert (rows["net"]["transactions"], rows["net"]["revenue"]) == ("1", "70.0")
+    # later: purchases on the 1st and 6th, a return on the 8th: frequency 1, mean repeat value 60 - 20.
+    assert (rows["later"]["frequency"], rows["later"]["last_purchase"], rows["later"]["revenue"],
+            rows["later"]["monetary"]) == ("1", "2024-01-06", "80.0", "40.0")
+
+    text = analyze(path, "--customer", "c", "--date", "d", "--amount", "a")[0]
+    assert ("Returns and zero amounts: 13 rows up to the as-of date, 5 returns (300.00 returned), 4 zero amounts; "
+            "8 customer-days netted to zero or less and are not purchases; 2 customers without a purchase left out "
+            "(net -50.00).") in text
+    assert "Customers: 3 " in text
+
+
+def test_a_file_of_returns_only_has_no_purchases(tmp_path):
+    path = write(tmp_path, "c,d,a\n1,2024-01-01,-5\n2,2024-01-03,-7.5\n")
+    with pytest.raises(CommandError, match=r"No purchases on or before 2024-01-03: 2 rows .* 2 returns \(12.50 "
+                                           r"returned\).* 2 customers without a purchase left out \(net -12.50\)"):
+        analyze(path, "--customer", "c", "--date", "d", "--amount", "a")

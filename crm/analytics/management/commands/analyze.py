@@ -173,6 +173,9 @@ class Command(BaseCommand):
         parser.add_argument("--margin", type=float,
                             help="Margin factor for lifetime value: 1 = revenue (default without --cost); with "
                                  "--cost the default is the file's gross margin rate.")
+        parser.add_argument("--count-zero-days", action="store_true",
+                            help="Count a day whose rows are all zero amounts (free goods) as a purchase. By "
+                                 "default only a day whose net amount is above zero is a purchase.")
         parser.add_argument("--high", type=float, default=0.80, help="Tier threshold of high-value (default 0.80).")
         parser.add_argument("--general", type=float, default=0.95, help="Tier threshold of general (default 0.95).")
 
@@ -195,7 +198,10 @@ class Command(BaseCommand):
             as_of = parse_date(opts["as_of"])
             if as_of is None:
                 raise CommandError(f"--as-of {opts['as_of']!r} is not a date (use YYYY-MM-DD).")
-        s = summary.summarize(ids, days, amounts, costs, as_of=as_of, period=opts["period"])
+        s = summary.summarize(ids, days, amounts, costs, as_of=as_of, period=opts["period"],
+                              count_zero_days=opts["count_zero_days"])
+        if s.n == 0 and s.report["rows"]:
+            raise CommandError(f"No purchases on or before {day_to_iso(as_of)}: {_netting_sentence(s.report)}.")
         if s.n == 0:
             raise CommandError(f"No transactions on or before {day_to_iso(as_of)}.")
         margin = opts["margin"]
@@ -221,6 +227,15 @@ def _bad_rows_message(path, bad):
     return f"{path}: {len(bad)} row(s) cannot be read — {listed}{more}."
 
 
+def _netting_sentence(netting):
+    """What netting returns and zero amounts did, in one sentence (without the final full stop)."""
+    return (f"{netting['rows']} rows up to the as-of date, {netting['return_rows']} returns "
+            f"({netting['returned_amount']:,.2f} returned), {netting['zero_rows']} zero amounts; "
+            f"{netting['non_purchase_days']} customer-days netted to zero or less and are not purchases; "
+            f"{netting['customers_without_purchase']} customers without a purchase left out "
+            f"(net {netting['without_purchase_amount']:,.2f})")
+
+
 def build_report(result, *, rows, bad, has_cost):
     s = result.summary
     table = result.segment_table
@@ -238,6 +253,7 @@ def build_report(result, *, rows, bad, has_cost):
             "skipped_rows": len(bad),
             "skipped": [{"line": line, "reason": reason} for line, reason in bad[:100]],
             "transactions": int(s.transactions.sum()),
+            "netting": {key: _num(v, 4) if isinstance(v, float) else v for key, v in s.report.items()},
         },
         "customers": s.n,
         "rfm": {
@@ -345,6 +361,7 @@ def render_text(report):
     lines = [f"Customers: {report['customers']} (as of {report['as_of']}, period {report['period']}; "
              f"{report['input']['transactions']} transactions from {report['input']['rows']} rows"
              + (f", {report['input']['skipped_rows']} skipped" if report["input"]["skipped_rows"] else "") + ")"]
+    lines.append(f"Returns and zero amounts: {_netting_sentence(report['input']['netting'])}.")
     lines.append("")
     lines.append("RFM segments:")
     labels = report["rfm"]["segment_labels"]
