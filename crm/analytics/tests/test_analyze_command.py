@@ -1,5 +1,6 @@
 """``crm analyze`` needs no database: these tests use none."""
 
+import codecs
 import csv
 import json
 from io import StringIO
@@ -136,11 +137,81 @@ def test_empty_file_bad_as_of_and_nothing_before_it(tmp_path):
         analyze(tmp_path / "missing.csv", "--customer", "c", "--date", "d", "--amount", "a")
 
 
-def test_not_utf8_is_a_clear_error(tmp_path):
-    path = tmp_path / "gbk.csv"
-    path.write_bytes("客户,日期,金额\n甲,2024-01-01,5\n".encode("gbk"))
-    with pytest.raises(CommandError, match="not UTF-8"):
-        analyze(path, "--customer", "客户", "--date", "日期", "--amount", "金额")
+ZH = "客户编号,日期,金额\n张三,2024-01-01,100\n李四,2024-01-02,200\n张三,2024-01-09,50\n王五,2024-01-10,80\n"
+
+
+def analyze_bytes(tmp_path, data, *args, name="t.csv"):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return analyze(path, "--customer", "客户编号", "--date", "日期", "--amount", "金额", *args)
+
+
+@pytest.mark.parametrize(("data", "name", "source"), [
+    (ZH.encode("utf-8"), "utf-8", "utf-8"),
+    (ZH.encode("utf-8-sig"), "utf-8-sig", "bom"),
+    (ZH.encode("gbk"), "gb18030", "detected"),
+    (ZH.replace("\n", "\r\n").encode("gbk"), "gb18030", "detected"),  # as Excel saves "CSV" on Chinese Windows
+])
+def test_the_encoding_is_detected_and_reported(tmp_path, data, name, source):
+    report = json.loads(analyze_bytes(tmp_path, data, "--json")[0])
+    assert report["input"]["encoding"] == {"name": name, "source": source}
+    assert report["customers"] == 3 and report["input"]["transactions"] == 4
+    assert report["input"]["skipped_rows"] == 0
+
+
+def test_gb18030_characters_outside_gbk(tmp_path):
+    text = ZH.replace("张三", "张𠀀").replace("李四", "李㐀")
+    with pytest.raises(UnicodeEncodeError):
+        text.encode("gbk")
+    path = tmp_path / "gb18030.csv"
+    path.write_bytes(text.encode("gb18030"))
+    out_file = tmp_path / "out.csv"
+    report = json.loads(analyze(path, "--customer", "客户编号", "--date", "日期", "--amount", "金额", "--json",
+                                "--out", out_file)[0])
+    assert report["input"]["encoding"] == {"name": "gb18030", "source": "detected"}
+    with out_file.open(encoding="utf-8") as handle:
+        customers = [row["customer"] for row in csv.DictReader(handle)]
+    assert sorted(customers) == sorted(["张𠀀", "李㐀", "王五"])
+
+
+def test_excel_unicode_text_is_utf16_with_a_bom_and_tabs(tmp_path):
+    data = ZH.replace(",", "\t").replace("\n", "\r\n").encode("utf-16")  # Python writes the BOM, LE here
+    assert data.startswith(b"\xff\xfe")
+    out, _ = analyze_bytes(tmp_path, data, "--delimiter", "\t")
+    assert "Encoding: utf-16 (from its byte-order mark)." in out
+    assert "Customers: 3 " in out
+    big_endian = codecs.BOM_UTF16_BE + ZH.replace(",", "\t").encode("utf-16-be")
+    report = json.loads(analyze_bytes(tmp_path, big_endian, "--delimiter", "tab", "--json")[0])
+    assert report["input"]["encoding"] == {"name": "utf-16", "source": "bom"} and report["customers"] == 3
+
+
+def test_encoding_option_forces_the_codec(tmp_path):
+    report = json.loads(analyze_bytes(tmp_path, ZH.encode("gbk"), "--encoding", "GBK", "--json")[0])
+    assert report["input"]["encoding"] == {"name": "gbk", "source": "option"}
+    assert report["customers"] == 3
+    out, _ = analyze_bytes(tmp_path, ZH.encode("gbk"), "--encoding", "cp936")
+    assert "Encoding: gbk (as given by --encoding)." in out
+    # Forcing the wrong codec: the file does not decode, and the message points to --encoding.
+    with pytest.raises(CommandError, match=r"is not utf-8 text .* --encoding"):
+        analyze_bytes(tmp_path, ZH.encode("gbk"), "--encoding", "utf-8")
+
+
+@pytest.mark.parametrize("name", ["xyz", "base64"])
+def test_an_unknown_encoding_is_refused(tmp_path, name):
+    with pytest.raises(CommandError, match=f"--encoding '{name}' is not a known text encoding"):
+        analyze_bytes(tmp_path, ZH.encode("utf-8"), "--encoding", name)
+
+
+def test_undetectable_bytes_ask_for_encoding(tmp_path):
+    data = bytes(range(256)) * 8
+    with pytest.raises(CommandError, match=r"Cannot tell the text encoding .* --encoding"):
+        analyze_bytes(tmp_path, data)
+
+
+def test_bad_rows_keep_their_line_numbers_in_a_detected_encoding(tmp_path):
+    data = (ZH + "赵六,2024-02-30,5\n").encode("gbk")
+    with pytest.raises(CommandError, match=r"1 row\(s\) cannot be read — line 6: bad date '2024-02-30'"):
+        analyze_bytes(tmp_path, data)
 
 
 def test_one_time_buyers_only_still_give_rfm_and_tiers(tmp_path):
