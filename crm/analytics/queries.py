@@ -105,7 +105,8 @@ def scoped_summary(user, snapshot=None):
     """Every figure of the dashboard, computed over the customers ``user`` may see in ``snapshot``
     (default: the current one): segment counts, the R×F grid, tier counts and shares, the Pareto
     curve, Gini and the 80/20 figure, value classes with their averages, the at-risk count, the loyalty
-    distribution and the Kotler cells per segment and tier (recommended beside practised level).
+    distribution and the Kotler cells per segment and tier (recommended beside practised level) and per
+    class "loyalty band × tier" (the recommended level of its customers).
 
     Company-wide model figures (fitted parameters, holdout check) come from the snapshot as they are.
     Returns None when there is no snapshot yet.
@@ -187,7 +188,8 @@ def _figures(queryset, segments):
         "loyalty": {"distribution": scoring.loyalty_distribution(loyalty),
                     "mean": float(np.nanmean(loyalty)) if np.isfinite(loyalty).any() else None,
                     "weights": scoring.LOYALTY_WEIGHTS},
-        "kotler": {"segments": seg_cells, "tiers": scoring.kotler_cells(tier_code, profit, scoring.TIER_KEYS)},
+        "kotler": {"segments": seg_cells, "tiers": scoring.kotler_cells(tier_code, profit, scoring.TIER_KEYS),
+                   "classes": scoring.kotler_classes(loyalty, tier_code, profit)[0]},
     }
 
 
@@ -210,7 +212,8 @@ def _figures_from_results(results, segments):
         "classes": results["classes"],
         "at_risk": results["at_risk"],
         "loyalty": {k: results["loyalty"][k] for k in ("distribution", "mean", "weights")},
-        "kotler": {"segments": seg_cells, "tiers": [dict(c) for c in results["kotler"]["tiers"]]},
+        "kotler": {"segments": seg_cells, "tiers": [dict(c) for c in results["kotler"]["tiers"]],
+                   "classes": [dict(c) for c in results["kotler"].get("classes", [])]},
     }
 
 

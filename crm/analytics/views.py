@@ -456,6 +456,8 @@ def _strategy_context(summary):
     return {
         "kotler_rows": _kotler_rows(kotler.get("segments"), lambda c: segment_label(c.get("key"), c.get("label"))),
         "kotler_tier_rows": _kotler_rows(kotler.get("tiers"), lambda c: tiers.get(c.get("key"), c.get("key"))),
+        "kotler_class_rows": [{**cell, "tier_label": tiers.get(cell.get("tier"), cell.get("tier"))}
+                              for cell in kotler.get("classes") or []],
     }
 
 

@@ -114,7 +114,7 @@ def compute(as_of, settings, *, stages=None):
     segment_keys = tuple(key for key, _label, _cells in table)
     tier_cells = scoring.kotler_cells(a.tier, profit, scoring.TIER_KEYS)
     segment_cells = scoring.kotler_cells(a.segment, profit, segment_keys)
-    tier_level = np.array([c["recommended"] or "" for c in tier_cells], dtype=object)
+    class_cells, class_level = scoring.kotler_classes(loyalty, a.tier, profit)
     p_alive = a.p_alive if a.p_alive is not None else np.full(n, np.nan)
     churn_rule = churn_rule_for(a, settings, checked)
     at_risk = flag_at_risk(churn_rule, p_alive, as_of_day - last)
@@ -133,7 +133,7 @@ def compute(as_of, settings, *, stages=None):
         "expected_purchases": _or_nan(a.expected_next_period, n), "expected_purchases_horizon":
             _or_nan(a.expected_horizon, n), "expected_spend": _or_nan(a.expected_spend, n), "clv": _or_nan(a.clv, n),
         "next_purchase_day": as_of_day + next_days, "loyalty": loyalty, "components": components,
-        "recommended_level": tier_level[a.tier] if n else np.zeros(0, dtype=object),
+        "recommended_level": class_level,
         "owner": history["owner"].astype(np.int64),
     }
     results = {
@@ -162,7 +162,7 @@ def compute(as_of, settings, *, stages=None):
         "backtest": checked,
         "loyalty": {"weights": scoring.LOYALTY_WEIGHTS, "distribution": scoring.loyalty_distribution(loyalty),
                     "mean": float(loyalty.mean()) if n else None},
-        "kotler": {"tiers": tier_cells, "segments": segment_cells, "table": {
+        "kotler": {"tiers": tier_cells, "segments": segment_cells, "classes": class_cells, "table": {
             f"{c}|{m}": level for (c, m), level in scoring.KOTLER.items()}},
         "models": _model_results(a, summary, horizon),
         "holdout": _holdout_chart(checked),

@@ -14,8 +14,9 @@ CDNOW = (0.243, 4.414, 0.793, 2.426)  # Fader, Hardie & Lee (2005), table 1
 @pytest.fixture(scope="module")
 def cdnow_summary(cdnow):
     customer, date, amount = cdnow
-    # The published fit uses the first 39 weeks (1997-01-01 … 1997-09-30), time in weeks of 7 days.
-    return summarize(customer, date, amount, as_of="1997-09-30", period="week")
+    # The published fit uses the first 39 weeks (1997-01-01 … 1997-09-30), time in weeks of 7 days, and
+    # counts the sample's eight one-CD purchases at $0.00 as purchases.
+    return summarize(customer, date, amount, as_of="1997-09-30", period="week", count_zero_days=True)
 
 
 def test_cdnow_reproduces_the_published_estimates(cdnow_summary):

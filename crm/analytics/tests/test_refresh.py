@@ -173,12 +173,33 @@ def test_refresh_computes_every_figure(data, org):
     assert a.loyalty == pytest.approx(expected, abs=0.01)
     assert comp["interactions"] == 1
 
-    # Kotler: the high-value tier holds 4 of 6 customers (many), 240 profit per customer against an average
-    # of 171.67 (ratio 1.40: medium margin) → reactive; every customer gets its tier's level.
+    # Kotler by tier (for comparison): the high-value tier holds 4 of 6 customers (many), 240 profit per
+    # customer against an average of 171.67 (ratio 1.40: medium margin) → reactive.
     tier_cells = {c["key"]: c for c in snapshot.results["kotler"]["tiers"]}
     assert (tier_cells["high"]["count_level"], tier_cells["high"]["margin_level"]) == ("many", "medium")
     assert tier_cells["high"]["recommended"] == "reactive"
-    assert a.recommended_level == "reactive"
+    # Kotler by class, loyalty band first (high from 66.7, low under 33.3), tier second. Loyalty:
+    # A 59.97 (above); B 0 + 0 + 20·1 + 15 + 20·29/1095 = 35.5; C 30/6 + 0 + 20·0.2 + 0 + 20·149/1095 = 11.7;
+    # D 30·4/6 + 15/(1 + 1.5/29.5) + 20·0.3 + 15 + 20·171/1095 = 58.4; E 30/6 + 0 + 20·1 + 15 + 20·76/1095 =
+    # 41.4; F 30/6 + 0 + 20·0.04 + 15 + 20·102/1095 = 22.7.  Tiers: A, B, E, F high-value; C general; D small.
+    assert [round(m[k].loyalty, 1) for k in "ABCDEF"] == [60.0, 35.5, 11.7, 58.4, 41.4, 22.7]
+    classes = {c["key"]: c for c in snapshot.results["kotler"]["classes"]}
+    assert len(classes) == 9 and sum(c["customers"] for c in classes.values()) == 6
+    # medium|high = A, B, E: 3 of 6 (many), (140 + 500 + 160) / 3 = 266.67 per customer (ratio 1.55: high)
+    assert (classes["medium|high"]["customers"], classes["medium|high"]["count_level"],
+            classes["medium|high"]["margin_level"], classes["medium|high"]["recommended"]) == (
+        3, "many", "high", "accountable")
+    assert classes["medium|high"]["profit_per_customer"] == pytest.approx(800 / 3)
+    # low|high = F (1 of 6: medium; 160: ratio 0.93, medium) → accountable; low|general = C (40: ratio 0.23,
+    # low) → reactive; medium|small = D (30: low) → reactive; high|… empty.
+    assert {k: c["recommended"] for k, c in classes.items() if c["customers"]} == {
+        "medium|high": "accountable", "low|high": "accountable", "low|general": "reactive",
+        "medium|small": "reactive"}
+    assert classes["high|high"]["customers"] == 0 and classes["high|high"]["recommended"] is None
+    # every customer gets its class's level, not its tier's
+    assert {k: m[k].recommended_level for k in "ABCDEF"} == {
+        "A": "accountable", "B": "accountable", "E": "accountable", "F": "accountable", "C": "reactive",
+        "D": "reactive"}
 
     # models: the pipeline's figures are the stats functions' figures with the fitted parameters
     models = snapshot.results["models"]

@@ -162,6 +162,24 @@ def test_dashboard_renders_every_section_with_charts_and_figures(client, org, po
     assert 'data-r="5" data-f="5" data-count="1"' in html
 
 
+def test_dashboard_shows_the_kotler_classes_loyalty_first(client, org, portfolio):
+    html = client_for(client, org.ceo).get(reverse("analytics:dashboard")).content.decode()
+    assert "list-kotler-classes" in ids_of(html)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
+    assert "Customers are classified by loyalty first and sales second" in text
+    rows = dict(re.findall(r'data-testid="kotler-class" data-key="([^"]+)">.*?'
+                           r'data-testid="kotler-class-recommended"><strong>([^<]*)<', html, re.S))
+    assert len(rows) == 9
+    # Six customers, profit 3425 (average 570.83), one per class: each is 1/6 of the customers (medium).
+    # loyalty 90, profit 1500 (2.63×: high) → proactive; loyalty 40, 900 (1.58×: high) → proactive;
+    # 50, 200 and 50, 20 (low) → reactive; 30, 800 (1.40×: medium) → accountable; 5, 5 (low) → reactive.
+    assert {k: v for k, v in rows.items() if v != "—"} == {
+        "high|high": "proactive", "medium|high": "proactive", "medium|general": "reactive",
+        "medium|small": "reactive", "low|high": "accountable", "low|small": "reactive"}
+    row = re.search(r'data-key="low\|high">(.*?)</tr>', html, re.S).group(1)
+    assert re.findall(r"<td[^>]*>([^<]*)</td>", row)[:4] == ["low", "high-value", "1", "800"]
+
+
 def test_dashboard_figures_are_scoped_to_the_user(client, org, portfolio):
     def figures(user):
         client.force_login(user)
