@@ -33,6 +33,7 @@ class Analysis:
     errors: dict = field(default_factory=dict)  # model name -> why it was not fitted (text, for the CLI)
     refusals: dict = field(default_factory=dict)  # "purchase" / "spend" -> {"code", "params"} (stored)
     model: str = quality.DEFAULT_MODEL  # the purchase model: "bgnbd" or "mbgnbd"
+    timing: str = "rhythm"  # how the next purchase is dated (see quality.timing_days)
     median_gap: float | None = None  # the company's median gap between purchases, in periods
     p_alive: np.ndarray | None = None
     expected_next_period: np.ndarray | None = None
@@ -65,7 +66,7 @@ def analyze(summary, *, horizon=None, annual_discount_rate=0.10, margin=1.0, thr
         horizon=float(horizon), discount_rate=rate, margin=margin,
     )
     x, t_x, T = s.frequency, s.recency, s.T
-    result.model = model
+    result.model, result.timing = model, timing
     fit, refusal = quality._fit(model, x, t_x, T, penalizer) if s.n else (None, identify.Refusal("no_history", {}))
     if refusal is not None:
         result.refusals["purchase"] = refusal.as_dict()

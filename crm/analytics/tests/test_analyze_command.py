@@ -28,7 +28,8 @@ def test_cdnow_weekly_reproduces_the_published_estimates(cdnow_csv, tmp_path):
     out_file = tmp_path / "customers.csv"
     # The sample's eight one-CD purchases at $0.00 are purchases in the published data: --count-zero-days.
     out, _ = analyze(cdnow_csv, "--customer", "customer", "--date", "date", "--amount", "amount",
-                     "--as-of", "1997-09-30", "--period", "week", "--count-zero-days", "--out", out_file, "--json")
+                     "--as-of", "1997-09-30", "--period", "week", "--count-zero-days", "--model", "bgnbd",
+                     "--out", out_file, "--json")
     report = json.loads(out)
     assert report["customers"] == 2357
     assert report["input"]["netting"]["zero_rows"] == 8 and report["input"]["netting"]["return_rows"] == 0
@@ -65,9 +66,48 @@ def test_cdnow_weekly_reproduces_the_published_estimates(cdnow_csv, tmp_path):
 
 def test_readable_summary_without_json(cdnow_csv):
     out, _ = analyze(cdnow_csv, "--customer", "customer", "--date", "date", "--amount", "amount",
-                     "--as-of", "1997-09-30", "--count-zero-days")
+                     "--as-of", "1997-09-30", "--count-zero-days", "--model", "bgnbd")
     assert "Customers: 2357" in out
     assert "Champions" in out and "BG/NBD: r 0.2426" in out and "Gamma-Gamma: p 6.2496" in out
+
+
+def test_mbgnbd_by_default_gives_one_time_buyers_a_chance_to_have_lapsed(cdnow_csv, tmp_path):
+    out_file = tmp_path / "customers.csv"
+    out, _ = analyze(cdnow_csv, "--customer", "customer", "--date", "date", "--amount", "amount",
+                     "--as-of", "1997-09-30", "--count-zero-days", "--out", out_file, "--json")
+    b = json.loads(out)["bgnbd"]
+    # lifetimes 0.11.3's ModifiedBetaGeoFitter on the same summary (see test_mbgnbd.py)
+    assert b["model"] == "mbgnbd"
+    assert (round(b["r"], 4), round(b["alpha"], 4), round(b["a"], 4), round(b["b"], 4)) == (
+        0.5248, 6.1831, 0.8914, 1.614)
+    with out_file.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    one_timers = [row for row in rows if row["frequency"] == "0"]
+    assert all(float(row["p_alive"]) < 1 for row in one_timers)
+    assert all(row["next_purchase_date"] == "" for row in one_timers)  # no pattern yet
+
+
+def test_backtest_split_prints_the_same_figures_as_the_quality_module(cdnow_csv, cdnow):
+    from crm.analytics.stats import quality
+
+    out, _ = analyze(cdnow_csv, "--customer", "customer", "--date", "date", "--amount", "amount",
+                     "--as-of", "1998-06-30", "--backtest-split", "1997-09-30", "--json")
+    report = json.loads(out)
+    bt = report["backtest"]
+    customer, date, amount = cdnow
+    direct = quality.run(quality.split_transactions(customer, date, amount, split="1997-09-30",
+                                                    as_of="1998-06-30", period="week"))
+    assert bt["customers"] == direct["customers"] == 2349  # the eight $0-only customers have not bought
+    assert bt["churn"]["auc"] == pytest.approx(direct["churn"]["auc"])
+    assert bt["churn"]["model"] == "mbgnbd" and report["bgnbd"]["model"] == "mbgnbd"
+    assert bt["timing"]["chosen"] == report["timing"]["method"] == direct["timing"]["chosen"]
+    assert bt["verdicts"] == direct["verdicts"]
+    text, _ = analyze(cdnow_csv, "--customer", "customer", "--date", "date", "--amount", "amount",
+                      "--as-of", "1998-06-30", "--backtest-split", "1997-09-30")
+    assert "Backtest (split 1997-09-30" in text and "recency rule" in text
+    with pytest.raises(CommandError, match="before the as-of"):
+        analyze(cdnow_csv, "--customer", "customer", "--date", "date", "--amount", "amount",
+                "--as-of", "1997-09-30", "--backtest-split", "1998-01-01")
 
 
 def test_utf8_bom_chinese_headers_costs_and_as_of(tmp_path):

@@ -20,7 +20,7 @@ import numpy as np
 from charset_normalizer import from_bytes
 from django.core.management.base import BaseCommand, CommandError
 
-from crm.analytics.stats import analysis, rfm, summary, value
+from crm.analytics.stats import analysis, identify, quality, rfm, summary, value
 
 DATE_RE = re.compile(r"^\s*(\d{4})(?:([-/.])(\d{1,2})\2(\d{1,2})|(\d{2})(\d{2}))(?:[ T].*)?\s*$")
 CURRENCY = str.maketrans("", "", ",¥￥$€£ \u00a0")
@@ -231,6 +231,11 @@ class Command(BaseCommand):
         parser.add_argument("--count-zero-days", action="store_true",
                             help="Count a day whose rows are all zero amounts (free goods) as a purchase. By "
                                  "default only a day whose net amount is above zero is a purchase.")
+        parser.add_argument("--model", choices=["auto", "mbgnbd", "bgnbd"], default="auto",
+                            help="Purchase model: MBG/NBD (one-time buyers may have lapsed) or BG/NBD. Default "
+                                 "auto: the one the backtest ranks better with --backtest-split, else MBG/NBD.")
+        parser.add_argument("--backtest-split", help="Backtest every prediction: fit on the rows up to this date "
+                                                     "and compare with what happened after it, up to --as-of.")
         parser.add_argument("--high", type=float, default=0.80, help="Tier threshold of high-value (default 0.80).")
         parser.add_argument("--general", type=float, default=0.95, help="Tier threshold of general (default 0.95).")
 
@@ -272,10 +277,26 @@ class Command(BaseCommand):
             margin = 1.0
             if costs is not None and s.revenue.sum() > 0:
                 margin = float(s.gross_profit.sum() / s.revenue.sum())
+        checked = None
+        if opts["backtest_split"]:
+            split_day = parse_date(opts["backtest_split"])
+            if split_day is None or split_day >= as_of:
+                raise CommandError(f"--backtest-split {opts['backtest_split']!r} must be a date before the as-of "
+                                   f"date {day_to_iso(as_of)}.")
+            checked = quality.run(quality.split_transactions(ids, days, amounts, split=split_day, as_of=as_of,
+                                                             period=opts["period"]))
+            checked["split"] = day_to_iso(split_day)
+        model, timing = opts["model"], "rhythm"
+        if model == "auto":
+            model = ((checked or {}).get("churn") or {}).get("model") or quality.DEFAULT_MODEL
+        if checked and checked.get("timing"):
+            timing = checked["timing"]["chosen"]
         result = analysis.analyze(s, horizon=opts["horizon"], annual_discount_rate=opts["discount_rate"],
-                                  margin=margin, thresholds=(opts["high"], opts["general"]))
+                                  margin=margin, thresholds=(opts["high"], opts["general"]), model=model,
+                                  timing=timing)
         report = build_report(result, rows=len(ids) + len(bad), bad=bad, has_cost=costs is not None,
                               encoding=encoding)
+        report["backtest"] = checked
         if opts["out"]:
             write_customers(opts["out"], result)
             report["out"] = opts["out"]
@@ -298,6 +319,41 @@ def _netting_sentence(netting):
             f"{netting['non_purchase_days']} customer-days netted to zero or less and are not purchases; "
             f"{netting['customers_without_purchase']} customers without a purchase left out "
             f"(net {netting['without_purchase_amount']:,.2f})")
+
+
+MODEL_LABELS = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD"}
+TIMING_LABELS = {"rhythm": "own rhythm", "model": "model's median wait", "median_gap": "company median gap"}
+
+
+def _f(value, spec):
+    return "—" if value is None else format(value, spec)
+
+
+def render_backtest(bt):
+    """The backtest in a few lines (see docs/analytics.md, "How good are these predictions?")."""
+    head = (f"Backtest (split {bt['split']}, holdout {bt['horizon_periods']:g} periods, "
+            f"{bt['customers']} customers):")
+    if bt.get("error"):
+        return [head, f"  not possible: {identify.message(bt['error'])}"]
+    churn, timing = bt["churn"], bt["timing"]
+    models = ", ".join(f"{MODEL_LABELS[m['model']]} {_f(m['auc'], '.3f')}"
+                       + (f" (refused: {identify.message(m['refusal'])})" if m.get("refusal") else "")
+                       for m in churn["models"])
+    if churn["winner"] == "model":
+        verdict = f"the model wins; at risk below P(alive) {_f(churn['threshold'], '.3f')}"
+    else:
+        verdict = f"the recency rule wins; at risk after {_f(churn['baseline_threshold_days'], '.0f')} days"
+    lines = [head, f"  churn, AUC of P(alive): {models}; recency rule {_f(churn['baseline_auc'], '.3f')} — {verdict}"]
+    errors = ", ".join(f"{TIMING_LABELS[m['key']]} {_f(m['mae_days'], '.1f')}" for m in timing["methods"])
+    lines.append(f"  next purchase, mean error in days over {timing['methods'][0]['customers']} repeat buyers: "
+                 f"{errors} — uses {TIMING_LABELS[timing['chosen']]}")
+    for key, name in (("purchases", "purchases"), ("value", "value")):
+        part = bt.get(key)
+        if part:
+            lines.append(f"  {name} in the holdout: predicted {_f(part['total_predicted'], ',.0f')}, naive "
+                         f"{_f(part['total_baseline'], ',.0f')}, actual {_f(part['total_actual'], ',.0f')} "
+                         f"(mean error per customer {_f(part['mae'], '.2f')} vs {_f(part['baseline_mae'], '.2f')})")
+    return lines
 
 
 def build_report(result, *, rows, bad, has_cost, encoding=None):
@@ -350,10 +406,12 @@ def build_report(result, *, rows, bad, has_cost, encoding=None):
         "gamma_gamma": None,
         "clv": None,
         "errors": result.errors,
+        "refusals": result.refusals,
+        "timing": {"method": result.timing, "median_gap_periods": _num(result.median_gap)},
     }
     if result.bgnbd is not None:
         fit = result.bgnbd
-        report["bgnbd"] = {**{k: _num(v) for k, v in fit.params.as_dict().items()},
+        report["bgnbd"] = {"model": result.model, **{k: _num(v) for k, v in fit.params.as_dict().items()},
                            "log_likelihood": _num(fit.log_likelihood, 4),
                            "std_errors": {k: _num(v) for k, v in fit.std_errors.items()},
                            "customers": int(fit.customers), "distinct_rows": fit.rows,
@@ -450,7 +508,8 @@ def render_text(report):
     lines.append("")
     b = report["bgnbd"]
     if b:
-        lines.append(f"BG/NBD: r {b['r']:.4f}  alpha {b['alpha']:.4f}  a {b['a']:.4f}  b {b['b']:.4f}  "
+        lines.append(f"{MODEL_LABELS[b['model']]}: r {b['r']:.4f}  alpha {b['alpha']:.4f}  a {b['a']:.4f}  "
+                     f"b {b['b']:.4f}  "
                      f"log-likelihood {b['log_likelihood']:.2f}  (mean P(alive) {b['mean_p_alive']:.3f})")
     g = report["gamma_gamma"]
     if g:
@@ -462,6 +521,9 @@ def render_text(report):
                      f"total {c['total']:,.2f}, mean {c['mean']:,.2f}")
     for model, message in report["errors"].items():
         lines.append(f"{model}: {message}")
+    if report.get("backtest"):
+        lines.append("")
+        lines.extend(render_backtest(report["backtest"]))
     if report.get("out"):
         lines.append(f"Per-customer results written to {report['out']}.")
     return "\n".join(lines)
