@@ -199,7 +199,7 @@ def refusals(results):
 
 CHURN_RULES = {
     "model": gettext_lazy("A customer is flagged at risk when the purchase model's P(alive) is below %(threshold)s."),
-    "recency": gettext_lazy("A customer is flagged at risk when the last purchase is more than %(days)s days ago "
+    "recency": gettext_lazy("A customer is flagged at risk when the last purchase is %(days)s or more days ago "
                             "(the naive guess: it did better than the model, or the model was not fitted)."),
 }
 THRESHOLD_SOURCES = {
@@ -260,7 +260,7 @@ MEASURES = (
                          "smaller is better.")),
 )
 BASELINES = {
-    "churn": gettext_lazy("flag customers whose last purchase is more than %(days)s days ago"),
+    "churn": gettext_lazy("flag customers whose last purchase is %(days)s or more days ago"),
     "timing": gettext_lazy("last purchase plus the company's median gap between purchases (%(days)s days)"),
     "purchases": gettext_lazy("each customer's own past purchase rate carried forward"),
     "value": gettext_lazy("each customer's own past spending rate carried forward"),
