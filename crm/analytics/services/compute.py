@@ -5,6 +5,7 @@
 of it.
 """
 
+import time
 
 import numpy as np
 
@@ -236,9 +237,10 @@ def backtest(history, window, settings, period_days, *, sample_size=None):
         revenue=cal_revenue, bought=(history["days"][keep] - history["cal_days"][keep]).astype(np.int64),
         first_after=np.where(hold_first >= 0, hold_first - cal_day, np.nan), revenue_after=hold_revenue,
         split_day=cal_day, horizon=(as_of_day - cal_day) / period_days, period_days=period_days)
+    started = time.perf_counter()
     result = quality.run(split, sample_size=sample_size)
     result.update({"split": window.calibration_end.isoformat(), "as_of": window.as_of.isoformat(),
-                   "holdout_days": as_of_day - cal_day})
+                   "holdout_days": as_of_day - cal_day, "seconds": round(time.perf_counter() - started, 3)})
     return result
 
 
