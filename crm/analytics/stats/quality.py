@@ -38,6 +38,7 @@ MODELS = {"bgnbd": bgnbd, "mbgnbd": mbgnbd}
 DEFAULT_MODEL = "mbgnbd"
 TIMING_BASELINE = "median_gap"
 TIMING_METHODS = ("rhythm", "model", TIMING_BASELINE)
+CHURN_MARGIN = 0.005  # the model must beat the recency rule's AUC by more than this to replace it
 
 
 @dataclass
@@ -181,7 +182,7 @@ def run(split, *, models=tuple(MODELS), penalizer=0.0, sample_size=None):
     usable = [c for c in candidates if c["auc"] is not None]
     best = max(usable, key=lambda c: c["auc"])["model"] if usable else None
     model_score = fits[best][1] if best else np.zeros(s.n)  # no model: a constant score, the rule wins
-    compared = backtest.churn_comparison(model_score, -days_since, lapsed)
+    compared = backtest.churn_comparison(model_score, -days_since, lapsed, margin=CHURN_MARGIN)
     model_side, base_side = compared["model"], compared["baseline"]
     base_threshold = base_side.get("threshold")
     out["churn"] = {
@@ -251,7 +252,9 @@ def verdicts(out):
     best_other = min((m["mae_days"] for m in methods.values()
                       if not m.get("baseline") and m.get("mae_days") is not None), default=None)
     result = {
-        "churn": backtest.verdict(churn.get("auc"), churn.get("baseline_auc"), lower_is_better=False),
+        # within the margin that decides the winner it is "the same" (and the simpler rule is used)
+        "churn": backtest.verdict(churn.get("auc"), churn.get("baseline_auc"), lower_is_better=False,
+                                  margin=CHURN_MARGIN),
         "timing": backtest.verdict(best_other, (methods.get(TIMING_BASELINE) or {}).get("mae_days")),
     }
     for key in ("purchases", "value"):
