@@ -100,7 +100,7 @@ def test_quality_page_with_a_backtest_shows_each_section_with_its_verdict(client
     assert '<th scope="col" class="num">MBG/NBD</th>' in html
     assert 'data-testid="churn-auc">0.78<' in html and 'data-testid="churn-baseline-auc">0.74<' in html
     assert "61% of the customers bought nothing" in text and "The at-risk list uses the model." in text
-    assert "Naive guess: flag customers whose last purchase is more than 120 days ago." in text
+    assert "Naive guess: flag customers whose last purchase is 120 or more days ago." in text
     # the churn chart: three groups (AUC, precision, recall) of two bars; precision 0.8 vs 0.7
     chart = html[html.index('data-testid="chart-quality-churn"'):html.index('data-testid="chart-quality-churn-data"')]
     assert re.findall(r'data-series="(\w+)" data-value="([\d.]+)"', chart) == [
@@ -215,7 +215,7 @@ def test_dashboard_shows_a_refused_purchase_fit_and_everything_that_needs_no_mod
     # RFM and the segments are still there
     assert 'data-r="5" data-f="5" data-count="1"' in html
     assert re.search(r'data-segment="champions">.*?data-testid="segment-count">1<', html, re.S)
-    assert ("A customer is flagged at risk when the last purchase is more than 120 days ago (the naive guess: it "
+    assert ("A customer is flagged at risk when the last purchase is 120 or more days ago (the naive guess: it "
             "did better than the model, or the model was not fitted). The threshold was chosen on the backtest."
             in text)
     assert "Next purchases are dated by the company's median gap (last purchase + 45 days)." in text
