@@ -480,6 +480,15 @@ def measure_one(args):
            "bgnbd": snapshot.results["models"]["bgnbd"] and {k: snapshot.results["models"]["bgnbd"][k]
                                                              for k in ("r", "alpha", "a", "b", "log_likelihood")},
            "customers_for_80": snapshot.results["customers_for_80"], "gini": snapshot.results["gini"]}
+    backtest = snapshot.results.get("backtest")
+    if backtest:  # the backtest of every prediction (part of the models stage)
+        churn, timing = backtest.get("churn") or {}, backtest.get("timing") or {}
+        out["backtest"] = {"seconds": backtest.get("seconds"), "customers": backtest.get("customers"),
+                           "sample": backtest.get("sample"), "error": backtest.get("error"),
+                           "churn_auc": {m["model"]: m["auc"] for m in churn.get("models", [])},
+                           "recency_auc": churn.get("baseline_auc"), "churn_winner": churn.get("winner"),
+                           "timing": {m["key"]: m["mae_days"] for m in timing.get("methods", [])},
+                           "verdicts": backtest.get("verdicts")}
     if connection.vendor == "postgresql":
         window = aggregation.Window.from_settings(snapshot.as_of, settings)
         for how, flag in (("copy", True), ("fetchall", False)):
@@ -503,6 +512,8 @@ def run_vendor(args, vendor):
         runs.append(result)
         print(f"  {vendor} run {i + 1}: {result['total']:.1f} s, peak {result['peak_mib']:.0f} MiB, "
               f"stages {result['timings']}", flush=True)
+        if result.get("backtest"):
+            print(f"  backtest: {json.dumps(result['backtest'])}", flush=True)
     stages = sorted({k for r in runs for k in r["timings"]})
     summary = {
         "vendor": vendor, "runs": len(runs), "customers_analysed": runs[-1]["customers"],

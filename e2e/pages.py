@@ -537,10 +537,27 @@ class AnalyticsPage(BasePage):
     def done(self):
         return self.page.get_by_test_id("refresh-done")
 
+    def open_quality(self):
+        """Follow the header's link to "How good are these predictions?"."""
+        self.page.get_by_test_id("quality-link-header").click()
+        return QualityPage(self.page)
+
     def refresh(self):
         """Start a refresh; the progress bar appears in place of the button's status."""
         self.refresh_button.click()
         return self
+
+
+class QualityPage(BasePage):
+    """How good are these predictions: each model beside its naive guess, with a verdict per section."""
+
+    url_name = "analytics:quality"
+
+    def verdict(self, section):
+        return self.page.get_by_test_id(f"verdict-{section}")
+
+    def chart(self, name):
+        return self.page.get_by_test_id(f"chart-quality-{name}")
 
 
 class CustomerFiltersPanel:

@@ -4,11 +4,14 @@ Everything a refresh needs from the database is read here, as columns of numbers
 
 * :func:`customer_history` — per customer, from the revenue orders (confirmed, delivered, paid) in the
   look-back window up to the as-of date, in **one** ``GROUP BY`` over a daily sub-aggregate: first and
-  last purchase day, purchase days (orders of one customer on one day are one transaction), revenue and
-  gross margin, the revenue of the first purchase day, orders and promotion orders, the squared gaps
-  between purchase days (for purchase regularity), revenue of the last 365 days (share of wallet), the
-  purchase days and the last purchase day up to the calibration end (holdout check), and the customer's
-  own attributes (estimated annual need, owner, branch, type, industry, province);
+  last purchase day, purchase days (orders of one customer on one day are one transaction; a day whose
+  orders sum to zero or less is not a purchase), revenue and gross margin, the revenue of the first
+  purchase day, orders and promotion orders, the squared gaps between purchase days (for purchase
+  regularity), revenue of the last 365 days (share of wallet), the purchase days and the last purchase
+  day up to the calibration end and the first purchase day and revenue after it (the backtest), orders
+  on days that were not purchases, and the customer's own attributes (estimated annual need, owner,
+  branch, type, industry, province);
+* :func:`returned_orders` — how many orders in the window were returned, and their amount (reported);
 * :func:`interaction_counts` — interactions per customer in the window (cost to serve);
 * :func:`customer_base` — every customer counted by type, industry, province and branch (composition);
 * :func:`product_sales` — per product, from the order lines of the same orders: amount, cost, margin
@@ -34,7 +37,7 @@ from django.db import connection
 from crm.activities.models import Interaction
 from crm.customers.choices import CustomerType, Industry, Province
 from crm.customers.models import Customer
-from crm.sales.choices import REVENUE_STATUSES
+from crm.sales.choices import REVENUE_STATUSES, OrderStatus
 from crm.sales.models import Order, OrderLine, StockMovement
 
 EPOCH = datetime.date(1970, 1, 1)
@@ -42,8 +45,8 @@ EPOCH = datetime.date(1970, 1, 1)
 # Columns of the per-customer matrix, in the order of the SELECT.
 HISTORY_COLUMNS = (
     "customer", "first_day", "last_day", "days", "revenue", "margin", "first_revenue", "orders", "promo_orders",
-    "gap_sq", "revenue_365", "cal_days", "cal_last", "annual_need", "owner", "branch", "type_code",
-    "industry_code", "province_code",
+    "gap_sq", "revenue_365", "cal_days", "cal_last", "hold_first", "hold_revenue", "zero_orders", "annual_need",
+    "owner", "branch", "type_code", "industry_code", "province_code",
 )
 
 # Category codes: 0 is "blank or unknown", then the choices in their order.
@@ -119,7 +122,13 @@ def _sqlite_hint():
 
 def history_sql():
     """The per-customer aggregation: a daily sub-aggregate, a window for the first day and the gaps, one
-    GROUP BY per customer, joined to the customer's attributes."""
+    GROUP BY per customer, joined to the customer's attributes.
+
+    A *purchase occasion* is a day whose orders sum to more than zero.  Days that sum to zero or less
+    (free goods, zero-amount corrections) still count in revenue and margin — so their cost lowers the
+    margin — but never as a purchase: the day numbers, the gaps and the counts are taken over occasions
+    only (the window partitions by customer *and* occasion).  A customer with no occasion is returned with
+    ``days = 0`` and left out by the caller, which counts them."""
 
     order, customer = Order._meta.db_table, Customer._meta.db_table
     f8 = "DOUBLE PRECISION"
@@ -132,24 +141,31 @@ WITH daily AS (
     WHERE {_order_filter()}
     GROUP BY o.customer_id, o.order_date
 ), seq AS (
-    SELECT cid, d, amt, gm, n, promo,
+    SELECT cid, d, amt, gm, n, promo, CASE WHEN amt > 0 THEN 1 ELSE 0 END AS occ,
            ROW_NUMBER() OVER w AS k, d - LAG(d) OVER w AS gap
     FROM daily
-    WINDOW w AS (PARTITION BY cid ORDER BY od)
+    WINDOW w AS (PARTITION BY cid, CASE WHEN amt > 0 THEN 1 ELSE 0 END ORDER BY od)
 ), per_customer AS (
-    SELECT cid, MIN(d) AS first_day, MAX(d) AS last_day, COUNT(*) AS days,
-           SUM(amt) AS revenue, SUM(gm) AS margin, SUM(CASE WHEN k = 1 THEN amt ELSE 0 END) AS first_revenue,
-           SUM(n) AS orders, SUM(promo) AS promo_orders, SUM(COALESCE(gap * gap, 0)) AS gap_sq,
+    SELECT cid, MIN(CASE WHEN occ = 1 THEN d END) AS first_day, MAX(CASE WHEN occ = 1 THEN d END) AS last_day,
+           SUM(occ) AS days, SUM(amt) AS revenue, SUM(gm) AS margin,
+           SUM(CASE WHEN occ = 1 AND k = 1 THEN amt ELSE 0 END) AS first_revenue,
+           SUM(occ * n) AS orders, SUM(occ * promo) AS promo_orders,
+           SUM(CASE WHEN occ = 1 THEN COALESCE(gap * gap, 0) ELSE 0 END) AS gap_sq,
            SUM(CASE WHEN d > %s THEN amt ELSE 0 END) AS revenue_365,
-           SUM(CASE WHEN d <= %s THEN 1 ELSE 0 END) AS cal_days,
-           MAX(CASE WHEN d <= %s THEN d ELSE 0 END) AS cal_last
+           SUM(CASE WHEN occ = 1 AND d <= %s THEN 1 ELSE 0 END) AS cal_days,
+           MAX(CASE WHEN occ = 1 AND d <= %s THEN d ELSE 0 END) AS cal_last,
+           MIN(CASE WHEN occ = 1 AND d > %s THEN d END) AS hold_first,
+           SUM(CASE WHEN d > %s THEN amt ELSE 0 END) AS hold_revenue,
+           SUM((1 - occ) * n) AS zero_orders
     FROM seq
     GROUP BY cid
 )
-SELECT CAST(p.cid AS {f8}), CAST(p.first_day AS {f8}), CAST(p.last_day AS {f8}), CAST(p.days AS {f8}),
+SELECT CAST(p.cid AS {f8}), CAST(COALESCE(p.first_day, 0) AS {f8}), CAST(COALESCE(p.last_day, 0) AS {f8}),
+       CAST(p.days AS {f8}),
        CAST(p.revenue AS {f8}), CAST(p.margin AS {f8}), CAST(p.first_revenue AS {f8}),
        CAST(p.orders AS {f8}), CAST(p.promo_orders AS {f8}), CAST(p.gap_sq AS {f8}),
        CAST(p.revenue_365 AS {f8}), CAST(p.cal_days AS {f8}), CAST(p.cal_last AS {f8}),
+       CAST(COALESCE(p.hold_first, -1) AS {f8}), CAST(p.hold_revenue AS {f8}), CAST(p.zero_orders AS {f8}),
        CAST(COALESCE(c.estimated_annual_need, -1) AS {f8}), CAST(COALESCE(c.owner_id, 0) AS {f8}),
        CAST(COALESCE(c.branch_id, 0) AS {f8}),
        CAST({_code_sql('c.customer_type', TYPE_LEVELS)} AS {f8}),
@@ -161,8 +177,8 @@ ORDER BY p.cid"""
 
 def history_params(window):
     as_of = day_number(window.as_of)
-    return [window.lower, window.as_of, as_of - 365, day_number(window.calibration_end),
-            day_number(window.calibration_end)]
+    cal = day_number(window.calibration_end)
+    return [window.lower, window.as_of, as_of - 365, cal, cal, cal, cal]
 
 
 @dataclass
@@ -178,6 +194,10 @@ class History:
     @property
     def n(self):
         return len(self.columns["customer"])
+
+    def only(self, mask):
+        """The same columns for the customers where ``mask`` is true."""
+        return History(columns={k: v[mask] for k, v in self.columns.items()}, fetch=self.fetch)
 
 
 def customer_history(window, *, use_copy=None):
@@ -236,6 +256,15 @@ def _copy_binary_f8(sql, params, k):
     for i in range(k):
         matrix[:, i] = records[f"v{i}"]
     return matrix
+
+
+def returned_orders(window):
+    """``(count, amount)`` of the orders in the window marked *returned*: they never count as revenue or
+    as a purchase, and the refresh reports them (read through the (status, date) index: returns are few)."""
+    sql = (f"SELECT COUNT(*), CAST(COALESCE(SUM(total_amount), 0) AS DOUBLE PRECISION) "
+           f"FROM {Order._meta.db_table} WHERE status = %s AND order_date >= %s AND order_date <= %s")
+    row = fetch_matrix(sql, [OrderStatus.RETURNED.value, window.lower, window.as_of], 2)
+    return int(row[0, 0]), float(row[0, 1])
 
 
 def interaction_counts(window):

@@ -15,6 +15,35 @@ from .models import CustomerMetrics, Segment, Snapshot
 from .queries import week_bounds
 from .stats.rfm import DEFAULT_SEGMENTS
 
+# "Buying": where a customer stands against their expected next purchase.  Overdue is judged against the
+# snapshot's as-of date (the figures know nothing later); the weeks ahead count from today.
+BUYING_CHOICES = [
+    ("overdue", _("overdue")),
+    ("this_week", _("this week")),
+    ("next_30_days", _("in the next 30 days")),
+    ("no_pattern", _("no pattern yet (one purchase)")),
+]
+
+
+def buying_q(value, *, next_field, at_risk_field, frequency_field, as_of, today=None):
+    """The condition of the "Buying" choice ``value`` over the given columns (``as_of``: the snapshot's
+    as-of date, a date or an expression); an empty ``Q()`` for an unknown value.  Dated choices leave out
+    customers at risk of churn: the expected date assumes the customer is still active; the upcoming ones
+    start at the as-of date, so an overdue customer is never also "this week"."""
+    today = today or timezone.localdate()
+    active = Q(**{at_risk_field: False})
+    if value == "overdue":
+        return active & Q(**{f"{next_field}__lt": as_of})
+    upcoming = active & Q(**{f"{next_field}__gte": as_of})
+    if value == "this_week":
+        monday, sunday = week_bounds(today)
+        return upcoming & Q(**{f"{next_field}__gte": monday, f"{next_field}__lte": sunday})
+    if value == "next_30_days":
+        return upcoming & Q(**{f"{next_field}__lte": today + datetime.timedelta(days=30)})
+    if value == "no_pattern":
+        return Q(**{f"{next_field}__isnull": True, frequency_field: 0})
+    return Q()
+
 
 class CustomerMetricsFilterSet(ScopedFilterSet):
     """Filters of ``/api/analytics/customers/``: "at risk, tier high, owner = me" and the like."""
@@ -32,6 +61,10 @@ class CustomerMetricsFilterSet(ScopedFilterSet):
                                         label=_("owner: 'me' for the caller's own customers"))
     due_to_buy = django_filters.DateFilter(method="filter_due", label=_(
         "next expected purchase in the week (Monday to Sunday) of this date; leaves out customers at risk"))
+    buying = django_filters.ChoiceFilter(choices=BUYING_CHOICES, method="filter_buying", label=_(
+        "overdue: the expected purchase is before the snapshot's as-of date; this_week: expected from the as-of "
+        "date to Sunday of the current week; next_30_days: expected from the as-of date to 30 days from today "
+        "(these three leave out customers at risk); no_pattern: one purchase only, no expected date"))
 
     class Meta:
         model = CustomerMetrics
@@ -42,6 +75,10 @@ class CustomerMetricsFilterSet(ScopedFilterSet):
         if value == "me" and user is not None and user.is_authenticated:
             return queryset.filter(customer__owner=user)
         return queryset
+
+    def filter_buying(self, queryset, name, value):
+        return queryset.filter(buying_q(value, next_field="next_purchase_on", at_risk_field="at_risk",
+                                        frequency_field="frequency", as_of=F("snapshot__as_of")))
 
     def filter_due(self, queryset, name, value: datetime.date):
         monday, sunday = week_bounds(value)
@@ -76,6 +113,12 @@ def current_snapshot_id():
                     .values("pk")[:1])
 
 
+def current_as_of():
+    """The as-of date of the current snapshot as a sub-select (see :func:`current_snapshot_id`)."""
+    return Subquery(Snapshot.objects.filter(status=SnapshotStatus.COMPLETE).order_by("-finished_at", "-id")
+                    .values("as_of")[:1])
+
+
 def with_current_metrics(queryset, snapshot_id=None):
     """Customers with the figures of snapshot ``snapshot_id`` (default: the current one; NULL where not
     analysed): a LEFT JOIN on the (snapshot, customer) unique index, in the list's own query."""
@@ -105,6 +148,17 @@ def _filter_due_this_week(queryset, name, value):
         return queryset
     monday, sunday = week_bounds(timezone.localdate())
     return queryset.filter(metric_next_purchase__gte=monday, metric_next_purchase__lte=sunday)
+
+
+def _filter_buying(queryset, name, value):
+    if not value:
+        return queryset
+    return queryset.filter(buying_q(value, next_field="metric_next_purchase", at_risk_field="metric_at_risk",
+                                    frequency_field="current_metrics__frequency", as_of=current_as_of()))
+
+
+def _buying_filter():
+    return django_filters.ChoiceFilter(label=_("Buying"), choices=BUYING_CHOICES, method=_filter_buying)
 
 
 def _segment_filter():
@@ -145,6 +199,7 @@ CUSTOMER_LIST_FILTERS = (
     ListFilter("value_class", _class_filter, order=30, annotate=with_current_metrics),
     ListFilter("at_risk", _at_risk_filter, order=40, annotate=with_current_metrics),
     ListFilter("due_this_week", _due_this_week_filter, order=50, annotate=with_current_metrics),
+    ListFilter("buying", _buying_filter, order=55, annotate=with_current_metrics),
     ListFilter("clv_min", _clv_min_filter, order=60, annotate=with_current_metrics),
     ListFilter("clv_max", _clv_max_filter, order=70, annotate=with_current_metrics),
 )

@@ -33,7 +33,9 @@ class AnalyticsSettings(ChangeLoggedModel):
                                              validators=[MinValueValidator(0), MaxValueValidator(1)])
     clv_basis = models.CharField(_("lifetime value basis"), max_length=8, choices=ClvBasis.choices,
                                  default=ClvBasis.MARGIN)
-    churn_threshold = models.FloatField(_("at risk of churn below P(alive)"), default=0.30, validators=SHARE)
+    churn_threshold = models.FloatField(
+        _("at risk of churn below P(alive)"), null=True, blank=True, default=None, validators=SHARE,
+        help_text=_("Empty: chosen from the data by each refresh's backtest (recommended)."))
     holdout_months = models.PositiveIntegerField(_("holdout period for the model check (months)"), default=6)
     # Cost to serve (R5.3): unit costs an admin sets.
     cost_per_interaction = models.DecimalField(_("cost per interaction"), max_digits=10, decimal_places=2,

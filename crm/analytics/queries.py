@@ -12,6 +12,7 @@
                                        how many of the user's customers moved between categories
 ``due_to_buy(user, week_start, mine=False)``
                                        customers whose next expected purchase falls in that week
+``overdue_to_buy(user, mine=False)``   customers whose next expected purchase is before the as-of date
 ``product_analyses(snapshot)``         per product and category: share, margin, turnover, ratios
 ``segment_labels()``                   ``{key: label}`` of the RFM segments
 
@@ -104,7 +105,8 @@ def scoped_summary(user, snapshot=None):
     """Every figure of the dashboard, computed over the customers ``user`` may see in ``snapshot``
     (default: the current one): segment counts, the R×F grid, tier counts and shares, the Pareto
     curve, Gini and the 80/20 figure, value classes with their averages, the at-risk count, the loyalty
-    distribution and the Kotler cells per segment and tier (recommended beside practised level).
+    distribution and the Kotler cells per segment and tier (recommended beside practised level) and per
+    class "loyalty band × tier" (the recommended level of its customers).
 
     Company-wide model figures (fitted parameters, holdout check) come from the snapshot as they are.
     Returns None when there is no snapshot yet.
@@ -186,7 +188,8 @@ def _figures(queryset, segments):
         "loyalty": {"distribution": scoring.loyalty_distribution(loyalty),
                     "mean": float(np.nanmean(loyalty)) if np.isfinite(loyalty).any() else None,
                     "weights": scoring.LOYALTY_WEIGHTS},
-        "kotler": {"segments": seg_cells, "tiers": scoring.kotler_cells(tier_code, profit, scoring.TIER_KEYS)},
+        "kotler": {"segments": seg_cells, "tiers": scoring.kotler_cells(tier_code, profit, scoring.TIER_KEYS),
+                   "classes": scoring.kotler_classes(loyalty, tier_code, profit)[0]},
     }
 
 
@@ -209,7 +212,8 @@ def _figures_from_results(results, segments):
         "classes": results["classes"],
         "at_risk": results["at_risk"],
         "loyalty": {k: results["loyalty"][k] for k in ("distribution", "mean", "weights")},
-        "kotler": {"segments": seg_cells, "tiers": [dict(c) for c in results["kotler"]["tiers"]]},
+        "kotler": {"segments": seg_cells, "tiers": [dict(c) for c in results["kotler"]["tiers"]],
+                   "classes": [dict(c) for c in results["kotler"].get("classes", [])]},
     }
 
 
@@ -271,3 +275,16 @@ def due_to_buy(user, week_start, *, mine=False, snapshot=None):
     if mine:
         qs = qs.filter(customer__owner=user)
     return qs.order_by("next_purchase_on", "-clv", "id")
+
+
+def overdue_to_buy(user, *, mine=False, snapshot=None):
+    """Customers whose next expected purchase fell before the snapshot's as-of date and who have not
+    bought since — those ``user`` may see, or with ``mine`` those the user owns — leaving out the ones at
+    risk of churn.  Largest lifetime value first (customers without one last), then largest gross profit."""
+    snapshot = snapshot if snapshot is not None else current_snapshot()
+    if snapshot is None:
+        return CustomerMetrics.objects.none()
+    qs = metrics_queryset(user, snapshot).filter(next_purchase_on__lt=snapshot.as_of, at_risk=False)
+    if mine:
+        qs = qs.filter(customer__owner=user)
+    return qs.order_by(F("clv").desc(nulls_last=True), "-gross_profit", "id")

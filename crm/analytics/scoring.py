@@ -46,7 +46,21 @@ medium          proactive       accountable     reactive
 few             partnership     proactive       accountable
 ==============  ==============  ==============  ==============
 
-A customer's recommended level is the level recommended for its tier.
+Classification for the level (R7.3: loyalty first, sales second; history alone must not decide).
+Customers are put into 9 classes, by loyalty band first and value tier second:
+
+* the **loyalty band** — *high* when the loyalty index is at least ``LOYALTY_HIGH`` (2/3 of the 0–100
+  scale), *low* under ``LOYALTY_LOW`` (1/3), else *medium*; a missing index counts as low.  Fixed cut
+  points rather than tertiles of the analysed customers: a band then means the same level of loyalty in
+  every snapshot and in every user's scope (the dashboard of a branch shows the same bands as the
+  company-wide refresh), and a base where few customers are loyal shows that instead of calling its best
+  third "high".  The index mixes repeat purchases with regularity, share of wallet, price insensitivity
+  and tenure, so a customer who bought once, however recently or much, cannot reach the high band;
+* the **value tier** (high-value / general / small, by gross profit) within the band.
+
+Each class is placed in Kotler's table like a tier above — its share of the analysed customers and its
+gross profit per customer against the average — and a customer's recommended level is its class's level.
+The tier and segment tables are still computed for comparison.
 """
 
 import numpy as np
@@ -63,6 +77,9 @@ TIER_KEYS = (Tier.HIGH.value, Tier.GENERAL.value, Tier.SMALL.value)  # index = s
 
 CLASS_KEYS = (ValueClass.TRANSACTION.value, ValueClass.UNCLASSIFIED.value, ValueClass.LOW_YIELD.value,
               ValueClass.CASH_FLOW.value, ValueClass.QUASI_CASH_FLOW.value)
+
+LOYALTY_LOW, LOYALTY_HIGH = 100 / 3, 200 / 3
+LOYALTY_BANDS = ("high", "medium", "low")  # index = loyalty band code
 
 MANY_SHARE, FEW_SHARE = 0.30, 0.10
 HIGH_MARGIN, LOW_MARGIN = 1.5, 0.5
@@ -180,6 +197,36 @@ def kotler_cells(group, gross_profit, keys):
             cell["recommended"] = KOTLER[(cell["count_level"], cell["margin_level"])]
         cells.append(cell)
     return cells
+
+
+def loyalty_band(loyalty):
+    """Index into :data:`LOYALTY_BANDS` (0 high, 1 medium, 2 low) for every loyalty index; NaN is low."""
+    index = np.asarray(loyalty, dtype=np.float64)
+    return np.where(index >= LOYALTY_HIGH, 0, np.where(index >= LOYALTY_LOW, 1, 2)).astype(np.int64)
+
+
+def kotler_classes(loyalty, tier, gross_profit):
+    """``(cells, level)``: the 9 classes "loyalty band × value tier" with their Kotler level, and every
+    customer's recommended level (its class's level; an object array of level keys).
+
+    ``loyalty``: index 0–100; ``tier``: index into :data:`TIER_KEYS`.  Cells come loyalty band first
+    (high, medium, low), tier second (high-value, general, small); each has ``key`` ("high|general"),
+    ``loyalty_band``, ``tier``, ``customers``, ``share``, ``profit_per_customer``, ``mean_loyalty`` (None
+    when empty), ``count_level``, ``margin_level`` and ``recommended`` (None when empty).
+    """
+    index = np.asarray(loyalty, dtype=np.float64)
+    tier = np.asarray(tier, dtype=np.int64)
+    code = loyalty_band(index) * len(TIER_KEYS) + tier
+    keys = [f"{band}|{t}" for band in LOYALTY_BANDS for t in TIER_KEYS]
+    cells = kotler_cells(code, gross_profit, keys)
+    known = np.isfinite(index)
+    loyalty_sum = np.bincount(code[known], weights=index[known], minlength=len(keys))
+    loyalty_n = np.bincount(code[known], minlength=len(keys))
+    for i, cell in enumerate(cells):
+        cell["loyalty_band"], cell["tier"] = keys[i].split("|")
+        cell["mean_loyalty"] = float(loyalty_sum[i] / loyalty_n[i]) if loyalty_n[i] else None
+    levels = np.array([cell["recommended"] or "" for cell in cells], dtype=object)
+    return cells, levels[code]
 
 
 def value_figures(gross_profit, *, points=101):

@@ -6,6 +6,7 @@ app_name = "analytics"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("quality/", views.quality, name="quality"),
     path("movement/", views.transitions, name="transitions"),
     path("refresh/", views.refresh, name="refresh"),
     path("refresh/progress/", views.progress, name="progress"),

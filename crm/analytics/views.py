@@ -23,13 +23,23 @@ from crm.customers.choices import CustomerType, Industry, Province, Relationship
 from . import permissions as perms
 from .choices import SnapshotStatus, Tier, ValueClass, segment_label
 from .explanations import (
+    BASELINES,
+    CHURN_MODEL_LABELS,
     CLV_BANDS,
     KOTLER_TABLE,
     LOYALTY_COMPONENTS,
+    MEASURES,
+    TIMING_LABELS,
     band_label,
+    churn_rule,
     class_rule,
+    exclusions,
     explain,
     loyalty_components,
+    model_problem,
+    refusals,
+    timing_method,
+    verdict,
 )
 from .forms import AnalyticsSettingsForm, SegmentTableForm, current_segments
 from .models import AnalyticsSettings, Snapshot
@@ -38,6 +48,11 @@ from .stats.rfm import DEFAULT_SEGMENTS, SCORES
 DUE_TO_BUY_SHOWN = 50
 DIMENSIONS = (("segment", gettext_lazy("RFM segment")), ("tier", gettext_lazy("value tier")))
 LEVEL_ORDER = list(RelationshipLevel.values)
+# Series of the quality page's charts (the keys are CSS classes series-<key> of app.css).
+CHURN_SERIES = (("model", gettext_lazy("model")), ("baseline", gettext_lazy("naive guess")))
+TIMING_SERIES = (("model", gettext_lazy("mean error (days)")), ("median", gettext_lazy("median error (days)")))
+OUTCOME_SERIES = (("predicted", gettext_lazy("predicted")), ("actual", gettext_lazy("actual")),
+                  ("baseline", gettext_lazy("naive guess")))
 
 
 def _queries():
@@ -123,9 +138,108 @@ def dashboard(request):
         **_strategy_context(summary),
         **_analyses_context(request.user, snapshot, summary),
         **_transition_context(request, snapshot),
-        "due_to_buy": _due_to_buy(request.user),
+        "due_to_buy": _due_to_buy(request.user, snapshot),
+        **_checks_context(results),
     })
     return render(request, "analytics/dashboard.html", context)
+
+
+def _checks_context(results):
+    """What the dashboard says about how far to trust the models: refused fits with their reasons, how
+    the at-risk flag was set and the next purchases dated, the rows not counted as purchases.  Older
+    snapshots without these keys give empty values."""
+    return {"refusals": refusals(results), "churn_rule": churn_rule(results.get("churn")),
+            "timing_rule": timing_method(results.get("timing")), "exclusions": exclusions(results)}
+
+
+# --- model quality --------------------------------------------------------------------------------------
+
+@permission_required(perms.VIEW)
+@require_GET
+def quality(request):
+    """"How good are these predictions?": the backtest of the current snapshot — the models fitted on the
+    history before a split date, their predictions for the months after it compared with what happened
+    and with a naive guess, section by section.  The figures are company-wide, like the model fits."""
+    snapshot = _queries().current_snapshot()
+    context = {"snapshot": snapshot, "measures": MEASURES, "churn_series": CHURN_SERIES,
+               "timing_series": TIMING_SERIES, "outcome_series": OUTCOME_SERIES}
+    if snapshot is not None:
+        results = snapshot.results or {}
+        context.update(_quality_context(results.get("backtest")))
+        context.update(_checks_context(results))
+    return render(request, "analytics/quality.html", context)
+
+
+def _quality_context(backtest):
+    if not backtest:
+        return {"backtest": None}
+    if backtest.get("error"):
+        return {"backtest": backtest, "backtest_error": model_problem(backtest["error"])}
+    verdicts = backtest.get("verdicts") or {}
+    sections = {name: verdict(name, verdicts.get(name), backtest) for name in ("churn", "timing", "purchases",
+                                                                             "value")}
+    return {"backtest": backtest, "backtest_error": "", "verdicts": sections,
+            "churn": _churn_quality(backtest.get("churn")),
+            "timing": _timing_quality(backtest.get("timing")),
+            "purchases": _comparison(backtest.get("purchases"), "labels"),
+            "value": _value_quality(backtest.get("value"))}
+
+
+def _churn_quality(churn):
+    if not churn:
+        return None
+    model, base = churn.get("flag") or {}, churn.get("baseline_flag") or {}
+    chosen = churn.get("model")
+    chart = [{"label": label, "values": [model_value, base_value]} for label, model_value, base_value in (
+        ("AUC", churn.get("auc"), churn.get("baseline_auc")),
+        (_("precision"), model.get("precision"), base.get("precision")),
+        (_("recall"), model.get("recall"), base.get("recall")))]
+    models = [{"key": m.get("model"), "label": CHURN_MODEL_LABELS.get(m.get("model"), m.get("model")),
+               "auc": m.get("auc"), "chosen": m.get("model") == chosen} for m in churn.get("models") or []]
+    return {**churn, "flag": model, "baseline_flag": base, "chart": chart, "models": models,
+            "model_label": CHURN_MODEL_LABELS.get(chosen, chosen or "—"), "uses_model": churn.get("winner") == "model",
+            "baseline_text": BASELINES["churn"] % {"days": churn.get("baseline_threshold_days") or "—"}}
+
+
+def _timing_quality(timing):
+    if not timing:
+        return None
+    methods = [{**m, "label": TIMING_LABELS.get(m.get("key"), m.get("key")),
+                "chosen": m.get("key") == timing.get("chosen")} for m in timing.get("methods") or []]
+    chart = [{"label": m["label"], "values": [m.get("mae_days"), m.get("median_ae_days")]} for m in methods]
+    days = timing.get("median_gap_days")
+    return {**timing, "methods": methods, "chart": chart,
+            "chosen_label": TIMING_LABELS.get(timing.get("chosen"), timing.get("chosen") or "—"),
+            "baseline_text": BASELINES["timing"] % {"days": f"{days:.0f}" if isinstance(days, int | float) else "—"}}
+
+
+def _comparison(part, label_key):
+    """Predicted, actual and naive-guess means per group (calibration frequency or value decile)."""
+    if not part:
+        return None
+    labels = list(part.get(label_key) or [])
+    n = len(labels)
+
+    def column(key):
+        values = list(part.get(key) or [])
+        return values + [None] * (n - len(values))
+
+    customers, predicted, actual, baseline = (column(k) for k in ("customers", "mean_predicted", "mean_actual",
+                                                                   "mean_baseline"))
+    rows = [{"label": label, "customers": customers[i], "predicted": predicted[i], "actual": actual[i],
+             "baseline": baseline[i], "values": [predicted[i], actual[i], baseline[i]]}
+            for i, label in enumerate(labels)]
+    return {**part, "rows": rows}
+
+
+def _value_quality(value):
+    if not value:
+        return None
+    deciles = value.get("deciles") or []
+    flat = {"labels": [str(d.get("decile", "")) for d in deciles],
+            **{key: [d.get(key) for d in deciles] for key in ("customers", "mean_predicted", "mean_actual",
+                                                              "mean_baseline")}}
+    return _comparison({**value, **flat}, "labels")
 
 
 def _segment_rows(summary):
@@ -342,6 +456,8 @@ def _strategy_context(summary):
     return {
         "kotler_rows": _kotler_rows(kotler.get("segments"), lambda c: segment_label(c.get("key"), c.get("label"))),
         "kotler_tier_rows": _kotler_rows(kotler.get("tiers"), lambda c: tiers.get(c.get("key"), c.get("key"))),
+        "kotler_class_rows": [{**cell, "tier_label": tiers.get(cell.get("tier"), cell.get("tier"))}
+                              for cell in kotler.get("classes") or []],
     }
 
 
@@ -399,17 +515,27 @@ def _matrix_labels(raw, dimension):
     return {"rows": labels, "columns": labels, "counts": counts}
 
 
-def _due_to_buy(user):
+def _due_to_buy(user, snapshot):
+    """The dashboard's repurchase lists: customers expected to buy this week (from the snapshot's as-of
+    date on, so nobody is listed twice) and, in their own list, those whose expected date has passed."""
     today = timezone.localdate()
     week_start = today - datetime.timedelta(days=today.weekday())
-    rows = []
-    for item in list(_queries().due_to_buy(user, week_start)[:DUE_TO_BUY_SHOWN]):
-        customer = getattr(item, "customer", item)
-        rows.append({"customer": customer,
-                     "next_purchase_on": getattr(item, "next_purchase_on", None)
-                     or getattr(item, "metric_next_purchase", None),
-                     "p_alive": getattr(item, "p_alive", None), "clv": getattr(item, "clv", None)})
-    return {"week_start": week_start, "week_end": week_start + datetime.timedelta(days=6), "rows": rows}
+    queries = _queries()
+    due = queries.due_to_buy(user, week_start, snapshot=snapshot).filter(next_purchase_on__gte=snapshot.as_of)
+    rows = [{"customer": m.customer, "next_purchase_on": m.next_purchase_on, "p_alive": m.p_alive, "clv": m.clv}
+            for m in due[:DUE_TO_BUY_SHOWN]]
+    overdue = [{"customer": m.customer, "next_purchase_on": m.next_purchase_on, "p_alive": m.p_alive,
+                "clv": m.clv, "days": overdue_days(m, snapshot)}
+               for m in queries.overdue_to_buy(user, snapshot=snapshot)[:DUE_TO_BUY_SHOWN]]
+    return {"week_start": week_start, "week_end": week_start + datetime.timedelta(days=6), "rows": rows,
+            "overdue": overdue}
+
+
+def overdue_days(metrics, snapshot):
+    """Days between the expected purchase and the snapshot's as-of date (positive: overdue), or None."""
+    if metrics.next_purchase_on is None:
+        return None
+    return (snapshot.as_of - metrics.next_purchase_on).days
 
 
 @permission_required(perms.VIEW)
@@ -506,8 +632,11 @@ def my_day_value_context(user):
     today = timezone.localdate()
     at_risk = list(queries.metrics_queryset(user, snapshot).filter(at_risk=True, customer__owner=user)
                    .order_by("-clv", "id")[:MY_DAY_SHOWN])
-    due = list(queries.due_to_buy(user, today, mine=True, snapshot=snapshot)[:MY_DAY_SHOWN])
-    return {"value_day": {"snapshot": snapshot, "at_risk": at_risk, "due": due}}
+    due = list(queries.due_to_buy(user, today, mine=True, snapshot=snapshot)
+               .filter(next_purchase_on__gte=snapshot.as_of)[:MY_DAY_SHOWN])
+    overdue = [{"metrics": m, "days": overdue_days(m, snapshot)}
+               for m in queries.overdue_to_buy(user, mine=True, snapshot=snapshot)[:MY_DAY_SHOWN]]
+    return {"value_day": {"snapshot": snapshot, "at_risk": at_risk, "due": due, "overdue": overdue}}
 
 
 def my_day_value_panel(request, user):

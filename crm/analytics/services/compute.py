@@ -5,6 +5,7 @@
 of it.
 """
 
+import time
 
 import numpy as np
 
@@ -14,7 +15,7 @@ from crm.sales.models import Order, Product, ProductCategory
 from .. import aggregation, scoring
 from ..choices import ClvBasis, RefreshStage
 from ..models import Segment
-from ..stats import analysis, bgnbd, holdout, rfm, value
+from ..stats import analysis, quality, rfm, value
 from ..stats.summary import PERIOD_DAYS, CustomerSummary
 
 LORENZ_POINTS = 101
@@ -61,7 +62,7 @@ def compute(as_of, settings, *, stages=None):
     period_days = PERIOD_DAYS[settings.period]
 
     stages.start(RefreshStage.AGGREGATE, 5)
-    history = aggregation.customer_history(window)
+    history, exclusions = _purchasers(aggregation.customer_history(window), window)
     i_ids, i_counts = aggregation.interaction_counts(window)
     stages.start(RefreshStage.PRODUCTS, 25)
     products = product_analyses(window)
@@ -88,10 +89,13 @@ def compute(as_of, settings, *, stages=None):
     periods_per_year = analysis.PERIODS_PER_YEAR[settings.period]
     horizon = settings.clv_horizon_months / 12 * periods_per_year
     stages.start(RefreshStage.MODELS, 45)
+    # The backtest first: it chooses the purchase model, the at-risk rule and the timing method.
+    checked = backtest(history, window, settings, period_days) if n else None
+    model = ((checked or {}).get("churn") or {}).get("model") or quality.DEFAULT_MODEL
+    timing = ((checked or {}).get("timing") or {}).get("chosen") or "rhythm"
     a = analysis.analyze(summary, horizon=horizon, annual_discount_rate=settings.annual_discount_rate,
                          margin=margin_factor, thresholds=(settings.high_value_share, settings.general_share),
-                         segment_table=table)
-    holdout_check = _holdout(history, window, settings, period_days) if n else None
+                         segment_table=table, model=model, timing=timing)
 
     stages.start(RefreshStage.CLASSES, 60)
     interactions = np.zeros(n)
@@ -111,9 +115,10 @@ def compute(as_of, settings, *, stages=None):
     segment_keys = tuple(key for key, _label, _cells in table)
     tier_cells = scoring.kotler_cells(a.tier, profit, scoring.TIER_KEYS)
     segment_cells = scoring.kotler_cells(a.segment, profit, segment_keys)
-    tier_level = np.array([c["recommended"] or "" for c in tier_cells], dtype=object)
+    class_cells, class_level = scoring.kotler_classes(loyalty, a.tier, profit)
     p_alive = a.p_alive if a.p_alive is not None else np.full(n, np.nan)
-    at_risk = np.nan_to_num(p_alive, nan=1.0) < settings.churn_threshold
+    churn_rule = churn_rule_for(a, settings, checked)
+    at_risk = flag_at_risk(churn_rule, p_alive, as_of_day - last)
     next_days = np.full(n, np.nan) if a.next_purchase is None else np.rint(a.next_purchase * period_days)
 
     columns = {
@@ -129,7 +134,7 @@ def compute(as_of, settings, *, stages=None):
         "expected_purchases": _or_nan(a.expected_next_period, n), "expected_purchases_horizon":
             _or_nan(a.expected_horizon, n), "expected_spend": _or_nan(a.expected_spend, n), "clv": _or_nan(a.clv, n),
         "next_purchase_day": as_of_day + next_days, "loyalty": loyalty, "components": components,
-        "recommended_level": tier_level[a.tier] if n else np.zeros(0, dtype=object),
+        "recommended_level": class_level,
         "owner": history["owner"].astype(np.int64),
     }
     results = {
@@ -151,12 +156,17 @@ def compute(as_of, settings, *, stages=None):
         "classes": scoring.class_figures(value_class, gross_profit=profit, revenue=revenue, share_of_wallet=wallet,
                                          cost_to_serve=cost_to_serve, clv=_or_nan(a.clv, n)),
         "at_risk": int(at_risk.sum()),
+        "churn": churn_rule,
+        "timing": {"method": timing, "median_gap_days": (None if a.median_gap is None
+                                                          else float(a.median_gap * period_days))},
+        "exclusions": exclusions,
+        "backtest": checked,
         "loyalty": {"weights": scoring.LOYALTY_WEIGHTS, "distribution": scoring.loyalty_distribution(loyalty),
                     "mean": float(loyalty.mean()) if n else None},
-        "kotler": {"tiers": tier_cells, "segments": segment_cells, "table": {
+        "kotler": {"tiers": tier_cells, "segments": segment_cells, "classes": class_cells, "table": {
             f"{c}|{m}": level for (c, m), level in scoring.KOTLER.items()}},
         "models": _model_results(a, summary, horizon),
-        "holdout": holdout_check,
+        "holdout": _holdout_chart(checked),
         "composition": composition(history, base, tier=a.tier, value_class=value_class),
         "products": products,
     }
@@ -173,13 +183,15 @@ def _share_before(profit):
 
 
 def _model_results(a, summary, horizon):
-    out = {"errors": a.errors, "horizon_periods": horizon, "discount_rate_per_period": a.discount_rate,
+    out = {"errors": a.errors, "refusals": a.refusals, "model": a.model, "horizon_periods": horizon,
+           "discount_rate_per_period": a.discount_rate,
            "margin_factor": a.margin, "bgnbd": None, "gamma_gamma": None,
            "spend_frequency_correlation": analysis.spend_frequency_correlation(summary.frequency, summary.monetary)}
     if a.bgnbd is not None:
         f = a.bgnbd
-        out["bgnbd"] = {**f.params.as_dict(), "log_likelihood": f.log_likelihood, "customers": f.customers,
-                        "iterations": f.iterations, "converged": f.converged, "std_errors": f.std_errors}
+        out["bgnbd"] = {**f.params.as_dict(), "model": a.model, "log_likelihood": f.log_likelihood,
+                        "customers": f.customers, "iterations": f.iterations, "converged": f.converged,
+                        "std_errors": f.std_errors, "condition": _finite(f.condition)}
     if a.gamma_gamma is not None:
         g = a.gamma_gamma
         out["gamma_gamma"] = {**g.params.as_dict(), "log_likelihood": g.log_likelihood, "customers": g.customers,
@@ -191,31 +203,96 @@ def _finite(v):
     return float(v) if v is not None and np.isfinite(v) else None
 
 
-def _holdout(history, window, settings, period_days):
-    """Fit BG/NBD on the calibration period (purchase days up to its end) and compare the predicted
-    repeat purchases in the holdout period with the actual ones, by calibration frequency."""
+DEFAULT_CHURN_THRESHOLD = 0.30  # P(alive), used only when neither the settings nor a backtest give one
+
+
+def _purchasers(history, window):
+    """The customers with at least one purchase occasion, and what was left out: orders on days that
+    summed to zero or less, customers with no purchase at all, and returned orders (never revenue)."""
+    bought = history["days"] > 0
+    returned, returned_amount = aggregation.returned_orders(window)
+    exclusions = {"zero_amount_orders": int(history["zero_orders"].sum()), "returned_orders": returned,
+                  "returned_amount": returned_amount, "customers_without_purchase": int((~bought).sum())}
+    return (history if bought.all() else history.only(bought)), exclusions
+
+
+def backtest(history, window, settings, period_days, *, sample_size=None):
+    """Split the history at the calibration end and backtest every prediction (:mod:`..stats.quality`);
+    None when the settings have no holdout period."""
     if not settings.holdout_months:
         return None
     cal_day = aggregation.day_number(window.calibration_end)
+    as_of_day = aggregation.day_number(window.as_of)
     first = history["first_day"]
     keep = first <= cal_day
-    x = history["cal_days"][keep] - 1
-    t_x = (history["cal_last"][keep] - first[keep]) / period_days
-    T = (cal_day - first[keep]) / period_days
-    horizon = (aggregation.day_number(window.as_of) - cal_day) / period_days
-    base = {"calibration_end": window.calibration_end.isoformat(), "horizon_periods": horizon,
-            "customers": int(keep.sum())}
-    if not np.any(x > 0) or not np.any(T > 0):
+    x = (history["cal_days"][keep] - 1).astype(np.int64)
+    cal_last = history["cal_last"][keep]
+    hold_revenue = history["hold_revenue"][keep]
+    cal_revenue = history["revenue"][keep] - hold_revenue
+    repeat_revenue = np.maximum(cal_revenue - history["first_revenue"][keep], 0.0)
+    hold_first = history["hold_first"][keep]
+    split = quality.Split(
+        x=x, t_x=(cal_last - first[keep]) / period_days, T=(cal_day - first[keep]) / period_days,
+        last_day=cal_last, monetary=np.divide(repeat_revenue, x, out=np.zeros(len(x)), where=x > 0),
+        revenue=cal_revenue, bought=(history["days"][keep] - history["cal_days"][keep]).astype(np.int64),
+        first_after=np.where(hold_first >= 0, hold_first - cal_day, np.nan), revenue_after=hold_revenue,
+        split_day=cal_day, horizon=(as_of_day - cal_day) / period_days, period_days=period_days)
+    started = time.perf_counter()
+    result = quality.run(split, sample_size=sample_size)
+    result.update({"split": window.calibration_end.isoformat(), "as_of": window.as_of.isoformat(),
+                   "holdout_days": as_of_day - cal_day, "seconds": round(time.perf_counter() - started, 3)})
+    return result
+
+
+def churn_rule_for(a, settings, checked):
+    """How this snapshot flags customers at risk: ``{"rule": "model" | "recency" | None, "threshold",
+    "recency_days", "model", "threshold_source"}``.
+
+    An administrator's threshold wins; else the backtest's: P(alive) below the threshold that best
+    separated buyers from non-buyers on the split, or — when the model did not beat the recency rule —
+    more days since the last purchase than that rule's threshold; else 0.30 on P(alive).  Without a
+    usable purchase model only the recency rule can flag anyone."""
+    churn = (checked or {}).get("churn") or {}
+    recency_days = churn.get("baseline_threshold_days")
+    rule = {"rule": None, "threshold": None, "recency_days": None, "model": a.model if a.bgnbd else None,
+            "threshold_source": None}
+    if a.bgnbd is not None and settings.churn_threshold is not None:
+        return {**rule, "rule": "model", "threshold": settings.churn_threshold, "threshold_source": "settings"}
+    if churn.get("winner") == "model" and churn.get("threshold") is not None and a.bgnbd is not None:
+        return {**rule, "rule": "model", "threshold": churn["threshold"], "threshold_source": "backtest"}
+    if recency_days is not None and (churn.get("winner") == "baseline" or a.bgnbd is None):
+        return {**rule, "rule": "recency", "recency_days": recency_days, "threshold_source": "backtest"}
+    if a.bgnbd is not None:
+        return {**rule, "rule": "model", "threshold": DEFAULT_CHURN_THRESHOLD, "threshold_source": "default"}
+    return rule
+
+
+def flag_at_risk(rule, p_alive, days_since_last):
+    """The at-risk flag of every customer under ``rule`` (see :func:`churn_rule_for`).  A threshold from
+    the backtest flags scores at or beyond it (the backtest measured exactly that flag); an
+    administrator's or the default threshold flags P(alive) strictly below it, as the settings say."""
+    p_alive = np.nan_to_num(p_alive, nan=1.0)
+    if rule["rule"] == "model":
+        if rule["threshold_source"] == "backtest":
+            return p_alive <= rule["threshold"]
+        return p_alive < rule["threshold"]
+    if rule["rule"] == "recency":
+        return np.asarray(days_since_last) >= rule["recency_days"]
+    return np.zeros(len(p_alive), dtype=bool)
+
+
+def _holdout_chart(checked):
+    """The dashboard's holdout chart (predicted and actual purchases by calibration frequency), from the
+    backtest."""
+    if not checked:
+        return None
+    purchases = checked.get("purchases")
+    base = {"calibration_end": checked.get("split"), "horizon_periods": checked.get("horizon_periods"),
+            "customers": checked.get("customers")}
+    if not purchases:
         return {**base, "error": "not enough repeat purchases in the calibration period"}
-    try:
-        fit = bgnbd.fit(x, t_x, T, std_errors=False)
-    except (ValueError, FloatingPointError) as exc:
-        return {**base, "error": str(exc)}
-    predicted = bgnbd.expected_purchases(fit.params, horizon, x, t_x, T)
-    actual = history["days"][keep] - history["cal_days"][keep]
-    return {**base, "params": fit.params.as_dict(), "log_likelihood": fit.log_likelihood,
-            "total_predicted": float(predicted.sum()), "total_actual": float(actual.sum()),
-            "buckets": holdout.by_frequency(x, predicted, actual)}
+    return {**base, "total_predicted": purchases.get("total_predicted"),
+            "total_actual": purchases.get("total_actual"), "buckets": purchases}
 
 
 def composition(history, base, *, tier, value_class):

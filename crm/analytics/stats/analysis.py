@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import bgnbd, clv, gamma_gamma, rfm, value
+from . import backtest, clv, gamma_gamma, identify, quality, rfm, value
 
 PERIODS_PER_YEAR = {"day": 365.0, "week": 365.0 / 7}
-MIN_REPEATERS = 30  # below this, the fits are reported with a warning
 
 
 @dataclass
@@ -31,21 +30,28 @@ class Analysis:
     margin: float
     bgnbd: object = None  # BGNBDFit or None
     gamma_gamma: object = None  # GammaGammaFit or None
-    errors: dict = field(default_factory=dict)  # model name -> why it was not fitted
+    errors: dict = field(default_factory=dict)  # model name -> why it was not fitted (text, for the CLI)
+    refusals: dict = field(default_factory=dict)  # "purchase" / "spend" -> {"code", "params"} (stored)
+    model: str = quality.DEFAULT_MODEL  # the purchase model: "bgnbd" or "mbgnbd"
+    timing: str = "rhythm"  # how the next purchase is dated (see quality.timing_days)
+    median_gap: float | None = None  # the company's median gap between purchases, in periods
     p_alive: np.ndarray | None = None
     expected_next_period: np.ndarray | None = None
     expected_horizon: np.ndarray | None = None
     expected_spend: np.ndarray | None = None
     clv: np.ndarray | None = None
-    next_purchase: np.ndarray | None = None  # periods from the as-of date (negative: overdue)
+    next_purchase: np.ndarray | None = None  # periods from the as-of date (negative: overdue; NaN: one-time buyer)
 
 
 def analyze(summary, *, horizon=None, annual_discount_rate=0.10, margin=1.0, thresholds=(0.80, 0.95),
-            segment_table=rfm.DEFAULT_SEGMENTS, penalizer=0.0):
+            segment_table=rfm.DEFAULT_SEGMENTS, penalizer=0.0, model=quality.DEFAULT_MODEL, timing="rhythm"):
     """Score, tier and model the customers of ``summary``.
 
     ``horizon``: CLV horizon in periods (default one year); ``annual_discount_rate`` is turned into a
-    per-period rate; ``margin``: 1 for revenue-based CLV, the gross margin rate for profit-based.
+    per-period rate; ``margin``: 1 for revenue-based CLV, the gross margin rate for profit-based;
+    ``model``: the purchase model ("mbgnbd" or "bgnbd"); ``timing``: how the next purchase is dated
+    ("rhythm", "model" or "median_gap", see :mod:`.quality`).  A purchase-model fit that is not
+    identifiable is refused (:mod:`.identify`): its figures stay empty and the reason is kept.
     """
     s = summary
     periods_per_year = PERIODS_PER_YEAR[s.period]
@@ -60,42 +66,44 @@ def analyze(summary, *, horizon=None, annual_discount_rate=0.10, margin=1.0, thr
         horizon=float(horizon), discount_rate=rate, margin=margin,
     )
     x, t_x, T = s.frequency, s.recency, s.T
-    if s.n == 0 or not np.any(x > 0):
-        result.errors["bgnbd"] = "the purchase model needs customers who bought on at least two different days"
-    elif not np.any(T > 0):
-        result.errors["bgnbd"] = "every customer bought for the first time on the as-of date"
+    result.model, result.timing = model, timing
+    fit, refusal = quality._fit(model, x, t_x, T, penalizer) if s.n else (None, identify.Refusal("no_history", {}))
+    if refusal is not None:
+        result.refusals["purchase"] = refusal.as_dict()
+        result.errors["bgnbd"] = str(refusal.message)
     else:
-        fit = bgnbd.fit(x, t_x, T, penalizer=penalizer)
-        if not all(np.isfinite(v) for v in fit.params.as_dict().values()) or not np.isfinite(fit.log_likelihood):
-            result.errors["bgnbd"] = f"the purchase model did not converge ({fit.message})"
+        module = quality.MODELS[model]
+        with np.errstate(all="ignore"):
+            next_period = module.expected_purchases(fit.params, 1.0, x, t_x, T)
+            over_horizon = module.expected_purchases(fit.params, float(horizon), x, t_x, T)
+        if not (np.all(np.isfinite(next_period)) and np.all(np.isfinite(over_horizon))):
+            refusal = identify.Refusal("runaway", {"parameter": "E[purchases]", "value": "inf"})
+            result.refusals["purchase"] = refusal.as_dict()
+            result.errors["bgnbd"] = str(refusal.message)
         else:
-            with np.errstate(all="ignore"):
-                next_period = bgnbd.expected_purchases(fit.params, 1.0, x, t_x, T)
-                over_horizon = bgnbd.expected_purchases(fit.params, float(horizon), x, t_x, T)
-            if not (np.all(np.isfinite(next_period)) and np.all(np.isfinite(over_horizon))):
-                result.errors["bgnbd"] = (f"the fitted purchase model is degenerate (a = {fit.params.a:.4g}, "
-                                          f"b = {fit.params.b:.4g}); more history is needed")
-            else:
-                result.bgnbd = fit
-                result.p_alive = bgnbd.p_alive(fit.params, x, t_x, T)
-                result.expected_next_period, result.expected_horizon = next_period, over_horizon
-                result.next_purchase = clv.next_purchase(x, t_x, T, fit.params)
-                repeaters = int(np.sum(x > 0))
-                if not fit.converged:
-                    result.errors["bgnbd"] = f"warning: the optimiser stopped early ({fit.message})"
-                elif repeaters < MIN_REPEATERS:
-                    result.errors["bgnbd"] = (f"warning: only {repeaters} customers bought more than once; "
-                                              "the estimates are unreliable")
+            result.bgnbd = fit
+            result.p_alive = module.p_alive(fit.params, x, t_x, T)
+            result.expected_next_period, result.expected_horizon = next_period, over_horizon
+    median_gap = backtest.median_gap(x, t_x)
+    result.median_gap = median_gap
+    days = quality.timing_days(timing, x=x, t_x=t_x, T=T, last_day=s.last_day, as_of_day=s.as_of_day,
+                               period_days=s.period_days, params=result.bgnbd.params if result.bgnbd else None,
+                               median_gap_periods=median_gap)
+    result.next_purchase = (days - s.as_of_day) / s.period_days
     if int(np.sum(gamma_gamma.usable(x, s.monetary))) < 2:
-        result.errors["gamma_gamma"] = "the spend model needs at least two customers with repeat purchases"
+        refusal = identify.Refusal("no_repeaters", {})
+        result.refusals["spend"] = refusal.as_dict()
+        result.errors["gamma_gamma"] = str(refusal.message)
     else:
         gg = gamma_gamma.fit(x, s.monetary, penalizer=penalizer)
-        if gg.customers < MIN_REPEATERS:
-            result.errors["gamma_gamma"] = (f"warning: only {int(gg.customers)} customers with repeat purchases; "
-                                            "the estimates are unreliable")
-        if gg.params.q <= 1:
-            result.errors["gamma_gamma"] = (f"q = {gg.params.q:.3f} ≤ 1: the spend distribution has no finite "
-                                            "mean, so expected spend is undefined")
+        refusal = identify.refusal(gg, customers=gg.customers, repeaters=gg.customers)
+        if refusal is not None:
+            result.refusals["spend"] = refusal.as_dict()
+            result.errors["gamma_gamma"] = str(refusal.message)
+        elif gg.params.q <= 1:
+            refusal = identify.Refusal("infinite_mean", {"q": f"{gg.params.q:.3f}"})
+            result.refusals["spend"] = refusal.as_dict()
+            result.errors["gamma_gamma"] = str(refusal.message)
             result.gamma_gamma = gg
         else:
             result.gamma_gamma = gg
@@ -103,7 +111,8 @@ def analyze(summary, *, horizon=None, annual_discount_rate=0.10, margin=1.0, thr
     if result.bgnbd is not None and result.expected_spend is not None:
         step = 1 if s.period == "week" else 7  # daily models are discounted week by week
         result.clv = clv.lifetime_value(result.bgnbd.params, result.expected_spend, x, t_x, T, horizon=horizon,
-                                        discount_rate=rate, margin=margin, step=step)
+                                        discount_rate=rate, margin=margin, step=step,
+                                        model=quality.MODELS[result.model])
     return result
 
 

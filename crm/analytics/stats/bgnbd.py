@@ -10,15 +10,21 @@ Likelihood of one customer (FHL 2005, eq. 6):
     L = B(a, b+x)/B(a, b) · Γ(r+x) α^r / Γ(r) · [ (α+T)^-(r+x) + δ(x>0) · a/(b+x-1) · (α+t_x)^-(r+x) ]
 
 Everything here works on arrays and in log space (``gammaln``, ``betaln``, ``logaddexp``); the fit
-maximises the summed log-likelihood over log-parameters with L-BFGS-B and the analytic gradient, on the
-distinct (x, t_x, T) rows weighted by their counts.
+maximises the summed log-likelihood over log-parameters with BFGS and the analytic gradient, on the
+distinct (x, t_x, T) rows weighted by their counts.  With standard errors, a fit also reports the
+condition number of the observed information in log-parameters (``BGNBDFit.condition``), which
+identify.py uses to refuse fits the data cannot determine.
+
+P(at least one purchase in the next t periods) = P(alive) · (1 − ((α+T)/(α+T+t))^(r+x))
+(:func:`p_purchase_within`), in this model and in MBG/NBD (mbgnbd.py).
 """
 
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
+from . import mle
 from .compress import encode_rows, unique_rows
 
 
@@ -55,6 +61,10 @@ class BGNBDFit:
     message: str
     penalizer: float = 0.0
     std_errors: dict = field(default_factory=dict)  # asymptotic standard errors (inverse observed information)
+    # Condition number of the observed information in log-parameters (np.inf when singular); NaN when the
+    # fit ran with std_errors=False.  Large values mean a weakly identified fit (see identify.py).
+    condition: float = float("nan")
+    model: str = "bgnbd"  # "bgnbd" or "mbgnbd" (mbgnbd.py), for whoever stores or reads the fit
 
 
 def _arrays(x, t_x, T):
@@ -96,7 +106,14 @@ class _Objective:
     in the x-only terms is summed through per-T and per-x totals prepared once; only the customers with
     x > 0 pay for a per-row term, and that term needs no logarithm of the data: log(α+T) and log(α+t_x)
     are computed once per distinct T and t_x and gathered.
+
+    MBG/NBD (mbgnbd.py) has the same likelihood with b shifted by one in the Beta terms and the dropout
+    branch present for x = 0 too: B(a, b+x+SHIFT)/B(a, b) and a/(b+x−1+SHIFT), on rows with x ≥ FIRST_X.
+    BG/NBD is SHIFT = 0, FIRST_X = 1; MBG/NBD is SHIFT = 1, FIRST_X = 0.
     """
+
+    SHIFT = 0
+    FIRST_X = 1
 
     def __init__(self, enc, penalizer):
         (self.xu, self.tu, self.Tu) = (lv.astype(np.float64) for lv in enc.levels)
@@ -107,10 +124,10 @@ class _Objective:
         self.Wx = np.bincount(xi, weights=c, minlength=len(self.xu))
         self.WT = np.bincount(Ti, weights=c, minlength=len(self.Tu))
         self.XT = np.bincount(Ti, weights=c * x, minlength=len(self.Tu))
-        rep = x > 0
+        rep = x >= self.FIRST_X
         self.xi, self.ti, self.Ti = xi[rep], ti[rep], Ti[rep]
         self.x, self.c = x[rep], c[rep]
-        self.pos = self.xu > 0
+        self.pos = self.xu >= self.FIRST_X
         self.penalizer = penalizer
         self.rows = enc.rows
 
@@ -119,7 +136,7 @@ class _Objective:
         lT = np.log(alpha + self.Tu)
         lt = np.log(alpha + self.tu)
         l4x = np.zeros(len(xu))
-        l4x[pos] = np.log(a) - np.log(b + xu[pos] - 1)
+        l4x[pos] = np.log(a) - np.log(b + xu[pos] - 1 + self.SHIFT)
         delta = lt[self.ti] - lT[self.Ti]  # log(α+t_x) − log(α+T) ≤ 0
         d = l4x[self.xi] - (r + self.x) * delta  # l4 − l3
         return lT, delta, d
@@ -132,7 +149,7 @@ class _Objective:
     def _ll(self, r, alpha, a, b, lT, d):
         xu = self.xu
         common = (special.gammaln(r + xu) - special.gammaln(r)
-                  + special.betaln(a, b + xu) - special.betaln(a, b))
+                  + special.betaln(a, b + xu + self.SHIFT) - special.betaln(a, b))
         return (_dot(self.Wx, common) + r * np.log(alpha) * self.W
                 - _dot(r * self.WT + self.XT, lT) + _dot(self.c, np.logaddexp(0.0, d)))
 
@@ -145,15 +162,15 @@ class _Objective:
         inv_T = 1 / (alpha + self.Tu)
         inv_t = 1 / (alpha + self.tu)
         inv_b = np.zeros(len(xu))
-        inv_b[pos] = 1 / (b + xu[pos] - 1)
-        psi_ab, psi_abx = special.digamma(a + b), special.digamma(a + b + xu)
+        inv_b[pos] = 1 / (b + xu[pos] - 1 + self.SHIFT)
+        psi_ab, psi_abx = special.digamma(a + b), special.digamma(a + b + xu + self.SHIFT)
         d_r = (_dot(self.Wx, special.digamma(r + xu) - special.digamma(r)) + np.log(alpha) * self.W
                - _dot(self.WT, lT) - _dot(cw4, delta))
         d_alpha = (r * self.W / alpha - _dot(r * self.WT + self.XT, inv_T)
                    - _dot(cw4 * (r + self.x), inv_t[self.ti] - inv_T[self.Ti]))
         s4 = cw4.sum()
         d_a = _dot(self.Wx, psi_ab - psi_abx) + s4 / a
-        d_b = (_dot(self.Wx, special.digamma(b + xu) - psi_abx - special.digamma(b) + psi_ab)
+        d_b = (_dot(self.Wx, special.digamma(b + xu + self.SHIFT) - psi_abx - special.digamma(b) + psi_ab)
                - _dot(np.bincount(self.xi, weights=cw4, minlength=len(xu)), inv_b))
         params = np.array([r, alpha, a, b])
         grad_nat = np.array([d_r, d_alpha, d_a, d_b])
@@ -168,13 +185,20 @@ def fit(x, t_x, T, weights=None, *, penalizer=0.0, initial=None, std_errors=True
     ``weights`` count customers per row (for data that is already compressed).  ``penalizer`` adds
     ``penalizer · Σ θ²`` to the mean negative log-likelihood (as ``lifetimes`` does); 0 by default.
     The fit runs on the distinct (x, t_x, T) rows.  Returns a :class:`BGNBDFit` whose
-    ``log_likelihood`` is the sum over customers at the maximum.
+    ``log_likelihood`` is the sum over customers at the maximum; with ``std_errors`` it also carries the
+    standard errors and the condition number of the observed information.
     """
+    return _fit(_Objective, "bgnbd", x, t_x, T, weights, penalizer=penalizer, initial=initial,
+                std_errors=std_errors)
+
+
+def _fit(objective_class, model, x, t_x, T, weights, *, penalizer, initial, std_errors):
+    """The fit of :func:`fit`, for either objective (BG/NBD here, MBG/NBD in mbgnbd.py)."""
     x, t_x, T = _arrays(x, t_x, T)
     w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=np.float64)
     if len(x) == 0 or w.sum() <= 0:
         raise ValueError("no customers to fit")
-    objective = _Objective(encode_rows(x.astype(np.int64), t_x, T, weights=w), penalizer)
+    objective = objective_class(encode_rows(x.astype(np.int64), t_x, T, weights=w), penalizer)
     if initial is None:
         rate = max(_dot(w, x) / max(_dot(w, T), 1e-12), 1e-6)
         initial = (1.0, 1.0 / rate, 1.0, 1.0)
@@ -184,50 +208,17 @@ def fit(x, t_x, T, weights=None, *, penalizer=0.0, initial=None, std_errors=True
         value, grad, _ = objective.value_and_grad(theta)
         return value, grad
 
-    result = _minimize(fun, theta0)
+    result = mle.minimize(fun, theta0)
     theta = result.x
     ll = objective.log_likelihood(theta)
     params = BGNBDParams(*(float(v) for v in np.exp(theta)))
-    errors = _std_errors(objective, theta) if std_errors else {}
+    errors, condition = {}, float("nan")
+    if std_errors:
+        hessian = mle.information(lambda th: objective.value_and_grad(th)[1], theta, objective.W)
+        errors, condition = mle.std_errors(hessian, theta, PARAM_NAMES)
     return BGNBDFit(params=params, log_likelihood=float(ll), customers=float(objective.W), rows=objective.rows,
                     iterations=int(result.nit), converged=result.converged, message=str(result.message),
-                    penalizer=penalizer, std_errors=errors)
-
-
-def _minimize(fun, theta0):
-    """BFGS on the log-parameters (unconstrained), to a gradient of the mean log-likelihood below 1e-9.
-
-    BFGS rather than L-BFGS-B: with four parameters the quasi-Newton matrix is tiny, and L-BFGS-B's calls
-    into a threaded BLAS cost more on a busy machine than the whole likelihood.  ``converged`` also accepts
-    a stop for "precision loss" when the gradient is already negligible (the optimum is flat in double
-    precision).
-    """
-    result = optimize.minimize(fun, theta0, jac=True, method="BFGS", options={"gtol": 1e-9, "maxiter": 1000})
-    gradient = np.max(np.abs(result.jac)) if result.jac is not None else np.inf
-    result.converged = bool(result.success or gradient < 1e-6)
-    return result
-
-
-def _std_errors(objective, theta, step=1e-5):
-    """Standard errors from the observed information: central differences of the analytic gradient."""
-    k = len(theta)
-    hessian = np.empty((k, k))
-    for j in range(k):
-        e = np.zeros(k)
-        e[j] = step
-        g_plus = objective.value_and_grad(theta + e)[1]
-        g_minus = objective.value_and_grad(theta - e)[1]
-        hessian[:, j] = (g_plus - g_minus) / (2 * step)
-    hessian = (hessian + hessian.T) / 2 * objective.W  # of the summed negative log-likelihood
-    try:
-        cov_log = np.linalg.inv(hessian)
-    except np.linalg.LinAlgError:
-        return {}
-    var = np.diag(cov_log)
-    if np.any(var <= 0):
-        return {}
-    se = np.exp(theta) * np.sqrt(var)  # delta method: d(exp θ) = exp θ · dθ
-    return dict(zip(PARAM_NAMES, (float(v) for v in se), strict=True))
+                    penalizer=penalizer, std_errors=errors, condition=condition, model=model)
 
 
 def _log_alive_odds(params, x, t_x, T):
@@ -262,25 +253,42 @@ def purchases_if_alive(params, t, x, T):
     (a+b+x-1)/(a-1) · [1 − ((α+T)/(α+T+t))^(r+x) · ₂F₁(r+x, b+x; a+b+x−1; t/(α+T+t))]; multiplied by
     P(alive) it is :func:`expected_purchases`.  Element-wise on ``x`` and ``T``; ``t`` scalar.
     """
-    r, alpha, a, b = _params(params)
+    return _purchases_if_alive(*_params(params), t, x, T)
+
+
+def _purchases_if_alive(r, alpha, a, b, t, x, T):
+    """(a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x) · ₂F₁(r+x, b+x; a+b+x−1; t/(α+T+t))].
+
+    Given that the customer is active at T, λ ~ Gamma(r+x, α+T) and p ~ Beta(a, b+x−1+1) a posteriori, and
+    an active customer buys (1 − e^(−λpt))/p times on average in the next t periods.  MBG/NBD's customer
+    has survived one more dropout chance, so its value is this one with b+1.
+    """
     x = np.asarray(x, dtype=np.float64)
     T = np.asarray(T, dtype=np.float64)
     if t <= 0:
         return np.zeros(np.broadcast(x, T).shape)
     z = t / (alpha + T + t)
-    ha, hb, hc = r + x, b + x, a + b + x - 1
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        log_hyp = np.log(special.hyp2f1(ha, hb, hc, z))
-        bad = ~np.isfinite(log_hyp)
-        if np.any(bad):
-            # Euler's transformation, 2F1(a,b;c;z) = (1−z)^(c−a−b) 2F1(c−a,c−b;c;z), for large x where the
-            # direct series overflows.
-            hc_b, z_b = np.broadcast_to(hc, bad.shape)[bad], np.broadcast_to(z, bad.shape)[bad]
-            ha_b, hb_b = np.broadcast_to(ha, bad.shape)[bad], np.broadcast_to(hb, bad.shape)[bad]
-            log_hyp[bad] = (np.log(special.hyp2f1(hc_b - ha_b, hc_b - hb_b, hc_b, z_b))
-                            + (hc_b - ha_b - hb_b) * np.log1p(-z_b))
+    log_hyp = mle.log_hyp2f1(r + x, b + x, a + b + x - 1, z)
     bracket = -np.expm1(log_hyp + (r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
     return (a + b + x - 1) / (a - 1) * bracket
+
+
+def p_purchase_within(params, t, x, t_x, T):
+    """Probability of at least one purchase in the next ``t`` periods, given the history (x, t_x, T).
+
+    P(alive) · (1 − ((α+T)/(α+T+t))^(r+x)): an active customer's rate is Gamma(r+x, α+T) a posteriori, and
+    the next purchase comes as a Poisson event whatever happens after it (dropout only follows purchases),
+    so P(no purchase in t | active) = E[e^(−λt)] = ((α+T)/(α+T+t))^(r+x).
+    """
+    x, t_x, T = _arrays(x, t_x, T)
+    r, alpha, _a, _b = _params(params)
+    return p_alive(params, x, t_x, T) * _p_any_if_alive(r, alpha, t, x, T)
+
+
+def _p_any_if_alive(r, alpha, t, x, T):
+    """1 − ((α+T)/(α+T+t))^(r+x): P(at least one purchase in the next t | active), in both models."""
+    t = np.asarray(t, dtype=np.float64)
+    return -np.expm1((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
 
 
 def expected_purchases_new(params, t):

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
-from .bgnbd import _minimize
+from . import mle
 from .compress import unique_rows
 
 
@@ -60,6 +60,9 @@ class GammaGammaFit:
     message: str
     penalizer: float = 0.0
     std_errors: dict = field(default_factory=dict)
+    # Condition number of the observed information in log-parameters (np.inf when singular); NaN when the
+    # fit ran with std_errors=False.  See identify.py.
+    condition: float = float("nan")
 
 
 def _params(params):
@@ -124,30 +127,16 @@ def fit(x, monetary, weights=None, *, penalizer=0.0, initial=None, compress=True
         value, grad, _ = _value_and_grad(theta, x, z, w, W, penalizer)
         return value, grad
 
-    result = _minimize(fun, theta0)
+    result = mle.minimize(fun, theta0)
     _, _, ll = _value_and_grad(result.x, x, z, w, W, penalizer)
-    errors = _std_errors(lambda th: fun(th)[1], result.x, W) if std_errors else {}
+    errors, condition = {}, float("nan")
+    if std_errors:
+        errors, condition = mle.std_errors(mle.information(lambda th: fun(th)[1], result.x, W), result.x,
+                                           PARAM_NAMES)
     return GammaGammaFit(params=GammaGammaParams(*(float(v) for v in np.exp(result.x))), log_likelihood=ll,
                          customers=float(W), rows=len(x), iterations=int(result.nit),
                          converged=result.converged, message=str(result.message), penalizer=penalizer,
-                         std_errors=errors)
-
-
-def _std_errors(grad, theta, W, step=1e-5):
-    k = len(theta)
-    hessian = np.empty((k, k))
-    for j in range(k):
-        e = np.zeros(k)
-        e[j] = step
-        hessian[:, j] = (grad(theta + e) - grad(theta - e)) / (2 * step)
-    hessian = (hessian + hessian.T) / 2 * W
-    try:
-        var = np.diag(np.linalg.inv(hessian))
-    except np.linalg.LinAlgError:
-        return {}
-    if np.any(var <= 0):
-        return {}
-    return dict(zip(PARAM_NAMES, (float(v) for v in np.exp(theta) * np.sqrt(var)), strict=True))
+                         std_errors=errors, condition=condition)
 
 
 def expected_spend(params, x, monetary):

@@ -50,18 +50,23 @@ def by_frequency(frequency, predicted, actual, max_bucket=7):
 
 
 def calibration_holdout(customer, date, *, calibration_end, observation_end, period="day", max_bucket=7,
-                        penalizer=0.0):
-    """Fit BG/NBD on the calibration period and compare predictions with the holdout period."""
+                        penalizer=0.0, amount=None):
+    """Fit BG/NBD on the calibration period and compare predictions with the holdout period.
+
+    With ``amount``, only purchase occasions count (days whose net amount is > 0, see :mod:`.summary`) in
+    both periods; without it every day with a row is a purchase.
+    """
     customer = np.asarray(customer)
     cal_day, obs_day = _as_of_day(calibration_end), _as_of_day(observation_end)
     if obs_day <= cal_day:
         raise ValueError("the observation end must come after the calibration end")
-    zeros = np.zeros(len(customer))
-    cal = summarize(customer, date, zeros, as_of=cal_day, period=period)
+    cal = summarize(customer, date, np.ones(len(customer)) if amount is None else amount, as_of=cal_day,
+                    period=period)
     fit = bgnbd.fit(cal.frequency, cal.recency, cal.T, penalizer=penalizer)
     horizon = (obs_day - cal_day) / PERIOD_DAYS[period]
     predicted = bgnbd.expected_purchases(fit.params, horizon, cal.frequency, cal.recency, cal.T)
-    actual = holdout_counts(customer, date, ids=cal.customer, calibration_end=cal_day, observation_end=obs_day)
+    actual = holdout_counts(customer, date, ids=cal.customer, calibration_end=cal_day, observation_end=obs_day,
+                            amount=amount)
     return HoldoutResult(customer=cal.customer, frequency=cal.frequency, predicted=predicted, actual=actual,
                          fit=fit, horizon=horizon,
                          buckets=by_frequency(cal.frequency, predicted, actual, max_bucket))

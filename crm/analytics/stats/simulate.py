@@ -4,6 +4,10 @@ BG/NBD, exactly: λ ~ Gamma(r, rate α), p ~ Beta(a, b); in (0, T] the customer 
 purchase opportunities, and drops out after the N-th repeat purchase, N ~ Geometric(p) on {1, 2, …}; so
 x = min(K, N).  Given K, the purchase times are K uniform order statistics on (0, T], and the x-th of
 them is T · Beta(x, K − x + 1).
+
+MBG/NBD, the same with one more dropout chance at time 0: the customer drops out at the first of the
+trials "at 0, after the 1st repeat purchase, after the 2nd, …" that fails, so the number of repeat purchases
+allowed is G − 1 with G ~ Geometric(p) on {1, 2, …}, and x = min(K, G − 1).
 """
 
 import numpy as np
@@ -22,10 +26,27 @@ def simulate_bgnbd(params, T, rng):
     k = rng.poisson(lam * T)
     dies_after = rng.geometric(np.clip(p, 1e-12, 1))
     x = np.minimum(k, dies_after)
-    t_x = np.zeros(n)
+    return x.astype(np.int64), _last_purchase(x, k, T, rng)
+
+
+def simulate_mbgnbd(params, T, rng):
+    """``(x, t_x)`` for customers of ages ``T`` (array, in periods), from MBG/NBD."""
+    r, alpha, a, b = _bg_params(params)
+    T = np.asarray(T, dtype=np.float64)
+    n = len(T)
+    lam = rng.gamma(r, 1 / alpha, n)
+    p = rng.beta(a, b, n)
+    k = rng.poisson(lam * T)
+    x = np.minimum(k, rng.geometric(np.clip(p, 1e-12, 1)) - 1)
+    return x.astype(np.int64), _last_purchase(x, k, T, rng)
+
+
+def _last_purchase(x, k, T, rng):
+    """t_x: the x-th of k uniform purchase times on (0, T], T · Beta(x, k − x + 1); 0 when x = 0."""
+    t_x = np.zeros(len(T))
     has = x > 0
     t_x[has] = T[has] * rng.beta(x[has], k[has] - x[has] + 1)
-    return x.astype(np.int64), t_x
+    return t_x
 
 
 def simulate_gamma_gamma(params, x, rng):

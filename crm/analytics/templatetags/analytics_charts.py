@@ -252,3 +252,38 @@ def transition_table(matrix, title, testid):
                       for j, v in enumerate(values)],
         })
     return {"title": title, "testid": testid, "columns": column_labels, "rows": rows}
+
+
+@register.inclusion_tag("analytics/charts/grouped.html")
+def grouped_chart(groups, series, title, testid, x_label="", percent=False):
+    """Bars side by side per group, one per series — the model beside its naive guess (and what really
+    happened).  ``series``: ``[(key, label)]``, each drawn with the CSS class ``series-<key>``; ``groups``:
+    ``[{"label": …, "values": [one value per series, None where missing]}]``."""
+    series = list(series or [])
+    groups = list(groups or [])
+    values = [_number(v) for g in groups for v in g.get("values") or []]
+    top = _nice_max(max([v for v in values if v is not None], default=0))
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    slot = plot_w / max(len(groups), 1)
+    bar_w = max(2.0, slot * 0.8 / max(len(series), 1))
+    drawn = []
+    for i, group in enumerate(groups):
+        x0 = LEFT + i * slot + slot * 0.1
+        raw = list(group.get("values") or []) + [None] * len(series)
+        cells, bars = [], []
+        for j, (key, _label) in enumerate(series):
+            value = _number(raw[j])
+            cells.append(_tick_label(value, percent) if value is not None and percent else value)
+            if value is None:
+                continue
+            h = plot_h * max(value, 0) / top
+            bars.append({"kind": key, "x": round(x0 + j * bar_w, 1), "y": round(TOP + plot_h - h, 1),
+                         "w": round(bar_w, 1), "h": round(h, 1), "value": value})
+        drawn.append({"label": group.get("label", ""), "cx": round(LEFT + i * slot + slot / 2, 1), "bars": bars,
+                      "cells": cells})
+    legend = [{"key": key, "label": label, "x": LEFT + 8 + k * 130} for k, (key, label) in enumerate(series)]
+    return {
+        "title": title, "testid": testid, "groups": drawn, "series": legend, "x_label": x_label,
+        "width": WIDTH, "height": HEIGHT, "axis": _axis(top, percent), "left": LEFT, "right": WIDTH - RIGHT,
+        "base": TOP + plot_h, "label_y": HEIGHT - BOTTOM + 16, "percent": percent,
+    }

@@ -112,3 +112,29 @@ def test_chart_numbers_are_not_localised(settings):
     with translation.override("zh-hans"):
         html = render('{% bar_chart rows "t" "c" %}', rows=[("a", 1234.5)])
     assert not re.search(r'(x|y|width|height)="[\d]+,[\d]', html)
+
+
+def test_grouped_chart_draws_each_series_side_by_side_and_skips_missing_values():
+    series = [("predicted", "predicted"), ("actual", "actual"), ("baseline", "naive guess")]
+    groups = [{"label": "0", "values": [0.5, 1.0, None]}, {"label": "1", "values": [2.0, 1.5, 4.0]}]
+    html = render('{% grouped_chart groups series "Purchases" "chart-g" "frequency" %}', groups=groups,
+                  series=series)
+    assert_accessible(html, "chart-g")
+    bars = re.findall(r'<rect class="bar series-(\w+)" x="([\d.]+)" y="[\d.]+" width="([\d.]+)" height="([\d.]+)"',
+                      html)
+    assert [b[0] for b in bars] == ["predicted", "actual", "predicted", "actual", "baseline"]
+    # the axis tops at 5 (the nice maximum above 4): plot height 192, so 4.0 → 153.6 and 0.5 → 19.2
+    heights = [float(b[3]) for b in bars]
+    assert heights == [19.2, 38.4, 76.8, 57.6, 153.6]
+    # bars of one group stand next to each other, one bar width apart
+    assert round(float(bars[1][1]) - float(bars[0][1]), 1) == float(bars[0][2])
+    # the missing value reads "—" in the data table, and every series has a legend entry
+    assert '<td class="num">—</td>' in html
+    assert html.count('<rect class="series-') == 3
+
+
+def test_grouped_chart_as_percentages():
+    html = render('{% grouped_chart groups series "AUC" "chart-p" "" True %}',
+                  groups=[{"label": "AUC", "values": [0.78, 0.74]}], series=[("model", "m"), ("baseline", "b")])
+    assert re.findall(r'<td class="num">([^<]+)</td>', html) == ["78%", "74%"]
+    assert ">100%</text>" in html

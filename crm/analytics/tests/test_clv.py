@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from crm.analytics.stats import bgnbd, clv
+from crm.analytics.stats import bgnbd, clv, quality
 
 CDNOW = (0.243, 4.414, 0.793, 2.426)
 
@@ -30,16 +30,23 @@ def test_discounting_lowers_value_and_a_longer_horizon_raises_it():
     assert clv.per_period_rate(0.10, 52) == pytest.approx(1.10 ** (1 / 52) - 1)
 
 
-def test_next_purchase_from_own_intervals_and_from_the_model():
-    # Bought 4 times (x = 3) over 30 periods: a gap of 10; last purchase at 30, age 35 → due at 40, 5 ahead.
-    assert clv.next_purchase([3], [30.0], [35.0], method="interval")[0] == pytest.approx(5.0)
-    # Overdue: age 45 → 5 periods late.
-    assert clv.next_purchase([3], [30.0], [45.0], method="interval")[0] == pytest.approx(-5.0)
-    assert np.isnan(clv.next_purchase([0], [0.0], [10.0], method="interval")[0])
+def test_next_purchase_from_own_rhythm_the_company_gap_and_the_model():
+    # Bought 4 times (x = 3) over 30 weeks (a gap of 10 weeks), last on day 100: due on day 170.  A one-time
+    # buyer has no rhythm: no date ("no pattern yet"), whatever the method.
+    params = bgnbd.BGNBDParams(*CDNOW)
+    kw = {"x": np.array([3, 0]), "t_x": np.array([30.0, 0.0]), "T": np.array([35.0, 10.0]),
+          "last_day": np.array([100, 65]), "as_of_day": 135, "period_days": 7, "params": params,
+          "median_gap_periods": 4.0}
+    rhythm = quality.timing_days("rhythm", **kw)
+    assert rhythm[0] == 170 and np.isnan(rhythm[1])
+    # The company's median gap of 4 weeks instead of the customer's own: day 128, a week overdue at day 135.
+    gap = quality.timing_days("median_gap", **kw)
+    assert gap[0] == 128 and np.isnan(gap[1])
     r, alpha = CDNOW[0], CDNOW[1]
-    median = clv.next_purchase([0], [0.0], [10.0], CDNOW, method="model")[0]
-    assert median == pytest.approx((alpha + 10) * (2 ** (1 / r) - 1))
+    model = quality.timing_days("model", **kw)
+    median = (alpha + 35) * (2 ** (1 / (r + 3)) - 1)  # periods after the as-of date
+    assert model[0] == round(135 + 7 * median) and np.isnan(model[1])
     # The median: P(no purchase in the next `median` periods | active) = 1/2.
-    assert ((alpha + 10) / (alpha + 10 + median)) ** r == pytest.approx(0.5)
-    auto = clv.next_purchase([3, 0], [30.0, 0.0], [35.0, 10.0], CDNOW)
-    assert auto == pytest.approx([5.0, median])
+    assert ((alpha + 35) / (alpha + 35 + median)) ** (r + 3) == pytest.approx(0.5)
+    with pytest.raises(ValueError):
+        quality.timing_days("tomorrow", **kw)

@@ -50,6 +50,10 @@ class TestDashboard(PageContract):
     url_name = "analytics:dashboard"
 
 
+class TestQuality(Snapshots, PageContract):
+    url_name = "analytics:quality"  # company-wide model checks, like the model fits on the dashboard
+
+
 class TestTransitions(Snapshots, PageContract):
     url_name, headers = "analytics:transitions", {"HTTP_HX_REQUEST": "true"}  # the dashboard's movement section
 

@@ -27,3 +27,17 @@ def test_by_frequency_by_hand():
     assert buckets["mean_predicted"] == pytest.approx([0.2, 1.0, 5.0])
     assert buckets["mean_actual"] == pytest.approx([0.5, 2.0, 4.0])
     assert holdout.by_frequency([0], np.array([1.0]), np.array([1]), max_bucket=1)["mean_actual"] == [1.0, None]
+
+
+def test_with_amounts_only_purchase_occasions_count_in_both_periods():
+    # Customer 1: purchases on days 0 and 3, a return on day 5; holdout: a purchase on day 12, a return on 14.
+    # Customer 2: a purchase on day 1, a zero row on day 4; holdout: a zero row on day 11.
+    customer = np.array([1, 1, 1, 1, 1, 2, 2, 2])
+    days = np.array([0, 3, 5, 12, 14, 1, 4, 11])
+    amount = np.array([10, 20, -5, 8, -8, 7, 0, 0])
+    result = holdout.calibration_holdout(customer, days, calibration_end=10, observation_end=20, amount=amount)
+    assert result.frequency.tolist() == [1, 0]
+    assert result.actual.tolist() == [1, 0]
+    every_day = holdout.calibration_holdout(customer, days, calibration_end=10, observation_end=20)
+    assert every_day.frequency.tolist() == [2, 1]
+    assert every_day.actual.tolist() == [2, 1]

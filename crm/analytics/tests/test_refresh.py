@@ -25,7 +25,7 @@ from crm.activities.tests.factories import InteractionFactory
 from crm.analytics import aggregation, queries, services
 from crm.analytics.choices import VALUE_ALERT_TODO, RefreshStage, SnapshotStatus
 from crm.analytics.models import AnalyticsSettings, CustomerMetrics, Segment, Snapshot
-from crm.analytics.stats import bgnbd, clv, rfm
+from crm.analytics.stats import bgnbd, clv, quality, rfm
 from crm.customers.tests.factories import CustomerFactory
 from crm.sales.tests.factories import OrderFactory
 
@@ -173,12 +173,33 @@ def test_refresh_computes_every_figure(data, org):
     assert a.loyalty == pytest.approx(expected, abs=0.01)
     assert comp["interactions"] == 1
 
-    # Kotler: the high-value tier holds 4 of 6 customers (many), 240 profit per customer against an average
-    # of 171.67 (ratio 1.40: medium margin) → reactive; every customer gets its tier's level.
+    # Kotler by tier (for comparison): the high-value tier holds 4 of 6 customers (many), 240 profit per
+    # customer against an average of 171.67 (ratio 1.40: medium margin) → reactive.
     tier_cells = {c["key"]: c for c in snapshot.results["kotler"]["tiers"]}
     assert (tier_cells["high"]["count_level"], tier_cells["high"]["margin_level"]) == ("many", "medium")
     assert tier_cells["high"]["recommended"] == "reactive"
-    assert a.recommended_level == "reactive"
+    # Kotler by class, loyalty band first (high from 66.7, low under 33.3), tier second. Loyalty:
+    # A 59.97 (above); B 0 + 0 + 20·1 + 15 + 20·29/1095 = 35.5; C 30/6 + 0 + 20·0.2 + 0 + 20·149/1095 = 11.7;
+    # D 30·4/6 + 15/(1 + 1.5/29.5) + 20·0.3 + 15 + 20·171/1095 = 58.4; E 30/6 + 0 + 20·1 + 15 + 20·76/1095 =
+    # 41.4; F 30/6 + 0 + 20·0.04 + 15 + 20·102/1095 = 22.7.  Tiers: A, B, E, F high-value; C general; D small.
+    assert [round(m[k].loyalty, 1) for k in "ABCDEF"] == [60.0, 35.5, 11.7, 58.4, 41.4, 22.7]
+    classes = {c["key"]: c for c in snapshot.results["kotler"]["classes"]}
+    assert len(classes) == 9 and sum(c["customers"] for c in classes.values()) == 6
+    # medium|high = A, B, E: 3 of 6 (many), (140 + 500 + 160) / 3 = 266.67 per customer (ratio 1.55: high)
+    assert (classes["medium|high"]["customers"], classes["medium|high"]["count_level"],
+            classes["medium|high"]["margin_level"], classes["medium|high"]["recommended"]) == (
+        3, "many", "high", "accountable")
+    assert classes["medium|high"]["profit_per_customer"] == pytest.approx(800 / 3)
+    # low|high = F (1 of 6: medium; 160: ratio 0.93, medium) → accountable; low|general = C (40: ratio 0.23,
+    # low) → reactive; medium|small = D (30: low) → reactive; high|… empty.
+    assert {k: c["recommended"] for k, c in classes.items() if c["customers"]} == {
+        "medium|high": "accountable", "low|high": "accountable", "low|general": "reactive",
+        "medium|small": "reactive"}
+    assert classes["high|high"]["customers"] == 0 and classes["high|high"]["recommended"] is None
+    # every customer gets its class's level, not its tier's
+    assert {k: m[k].recommended_level for k in "ABCDEF"} == {
+        "A": "accountable", "B": "accountable", "E": "accountable", "F": "accountable", "C": "reactive",
+        "D": "reactive"}
 
     # models: the pipeline's figures are the stats functions' figures with the fitted parameters
     models = snapshot.results["models"]
@@ -197,40 +218,6 @@ def test_refresh_computes_every_figure(data, org):
             assert a.clv == pytest.approx(expected_clv, rel=1e-3, abs=0.01)
 
 
-@pytest.fixture
-def simulated(org):
-    """400 customers with purchases simulated from a BG/NBD model (r 0.5, α 10 weeks, a 0.8, b 2.5),
-    enough history for both models to fit."""
-    from crm.analytics.stats.simulate import simulate_bgnbd
-    from crm.customers.models import Customer
-    from crm.sales.models import Order
-
-    rng = np.random.default_rng(7)
-    n = 400
-    ages = rng.integers(20 * 7, 100 * 7, n)
-    x, t_x = simulate_bgnbd((0.5, 10.0, 0.8, 2.5), ages / 7, rng)
-    customers = Customer.objects.bulk_create([Customer(name=f"模拟{i}", owner=org.rep, branch=org.bj1)
-                                              for i in range(n)])
-    orders = []
-    for customer, age, repeats, last in zip(customers, ages.tolist(), x.tolist(), (t_x * 7).tolist(), strict=True):
-        first = AS_OF - datetime.timedelta(days=age)  # test data only: a loop is fine here
-        last = min(max(int(round(last)), repeats), age)
-        earlier = rng.choice(np.arange(1, last), size=repeats - 1, replace=False).tolist() if repeats > 1 else []
-        days = [0, *sorted(earlier), last] if repeats else [0]
-        for day in days:
-            amount = Decimal(str(round(float(rng.gamma(4, 25)) + 1, 2)))
-            orders.append(Order(customer=customer, order_date=first + datetime.timedelta(days=day),
-                                total_amount=amount, gross_margin=(amount * Decimal("0.3")).quantize(Decimal("0.01")),
-                                list_amount=amount))
-    Order.objects.bulk_create(orders)
-    settings = AnalyticsSettings.load()
-    settings.lookback_days = None
-    settings.clv_basis = "revenue"
-    settings.annual_discount_rate = 0
-    settings.save()
-    return customers
-
-
 def test_clv_in_a_simple_case_matches_the_formula(simulated):
     """Revenue basis, no discounting: CLV = expected spend per purchase × expected purchases over the
     horizon, and P(alive), expected purchases and the at-risk flag are the model's."""
@@ -238,13 +225,17 @@ def test_clv_in_a_simple_case_matches_the_formula(simulated):
     models = snapshot.results["models"]
     assert models["bgnbd"] is not None and models["gamma_gamma"] is not None, models["errors"]
     params = bgnbd.BGNBDParams(*(models["bgnbd"][k] for k in ("r", "alpha", "a", "b")))
-    threshold = AnalyticsSettings.load().churn_threshold
+    model = quality.MODELS[models["model"]]  # the purchase model the backtest chose
+    rule = snapshot.results["churn"]
     metrics = list(CustomerMetrics.objects.filter(snapshot=snapshot))
     assert len(metrics) == 400
     for m in metrics:
         assert m.clv == pytest.approx(m.expected_spend * m.expected_purchases_horizon, rel=1e-4, abs=0.02)
-        assert m.p_alive == pytest.approx(float(bgnbd.p_alive(params, [m.frequency], [m.recency], [m.age])[0]))
-        assert m.at_risk == (m.p_alive < threshold)
+        assert m.p_alive == pytest.approx(float(model.p_alive(params, [m.frequency], [m.recency], [m.age])[0]))
+        if rule["rule"] == "model":
+            assert m.at_risk == (m.p_alive <= rule["threshold"])
+        else:
+            assert m.at_risk == (m.days_since_last >= rule["recency_days"])
     assert snapshot.results["holdout"]["buckets"]["labels"][0] == "0"
     assert snapshot.results["at_risk"] == sum(m.at_risk for m in metrics)
 

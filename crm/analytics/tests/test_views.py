@@ -111,7 +111,7 @@ def portfolio(org):
     figures = {
         "rep_high_risk": fig(1, 5, "cant_lose", "high", 0.1, 900.0, 900, loyalty=40),
         "rep_high_ok": fig(5, 5, "champions", "high", 0.95, 3000.0, 1500, loyalty=90,
-                           next_purchase_on=monday + datetime.timedelta(days=2)),
+                           next_purchase_on=timezone.localdate()),  # this week, never overdue
         "rep_small_risk": fig(1, 1, "lost", "small", 0.05, 10.0, 5, loyalty=5),
         "mate_high_risk": fig(2, 4, "at_risk", "high", 0.2, 800.0, 800, loyalty=30),
         "bj2": fig(4, 2, "potential_loyalist", "general", 0.7, 400.0, 200),
@@ -160,6 +160,24 @@ def test_dashboard_renders_every_section_with_charts_and_figures(client, org, po
     assert "空调 A" in html
     # the R×F grid counts the customer with R5 F5
     assert 'data-r="5" data-f="5" data-count="1"' in html
+
+
+def test_dashboard_shows_the_kotler_classes_loyalty_first(client, org, portfolio):
+    html = client_for(client, org.ceo).get(reverse("analytics:dashboard")).content.decode()
+    assert "list-kotler-classes" in ids_of(html)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
+    assert "Customers are classified by loyalty first and sales second" in text
+    rows = dict(re.findall(r'data-testid="kotler-class" data-key="([^"]+)">.*?'
+                           r'data-testid="kotler-class-recommended"><strong>([^<]*)<', html, re.S))
+    assert len(rows) == 9
+    # Six customers, profit 3425 (average 570.83), one per class: each is 1/6 of the customers (medium).
+    # loyalty 90, profit 1500 (2.63×: high) → proactive; loyalty 40, 900 (1.58×: high) → proactive;
+    # 50, 200 and 50, 20 (low) → reactive; 30, 800 (1.40×: medium) → accountable; 5, 5 (low) → reactive.
+    assert {k: v for k, v in rows.items() if v != "—"} == {
+        "high|high": "proactive", "medium|high": "proactive", "medium|general": "reactive",
+        "medium|small": "reactive", "low|high": "accountable", "low|small": "reactive"}
+    row = re.search(r'data-key="low\|high">(.*?)</tr>', html, re.S).group(1)
+    assert re.findall(r"<td[^>]*>([^<]*)</td>", row)[:4] == ["low", "high-value", "1", "800"]
 
 
 def test_dashboard_figures_are_scoped_to_the_user(client, org, portfolio):
@@ -284,11 +302,16 @@ def test_settings_form_saves_and_refuses_inconsistent_tier_shares(client, org):
     client.force_login(org.ceo)
     url = reverse("analytics:settings")
     assert client.get(url).status_code == 200
-    data = {k: v for k, v in AnalyticsSettingsForm(instance=AnalyticsSettings.load()).initial.items()
-            if k in AnalyticsSettingsForm._meta.fields}
+    initial = AnalyticsSettingsForm(instance=AnalyticsSettings.load()).initial
+    data = {k: "" if v is None else v for k, v in initial.items() if k in AnalyticsSettingsForm._meta.fields}
+    assert data["churn_threshold"] == ""  # by default the backtest chooses the at-risk threshold
     data.update(lookback_days=730, high_value_share=0.7)
     assert client.post(url, data).status_code == 302
     assert AnalyticsSettings.load().lookback_days == 730
+    assert AnalyticsSettings.load().churn_threshold is None
+    data.update(churn_threshold=0.25)
+    assert client.post(url, data).status_code == 302
+    assert AnalyticsSettings.load().churn_threshold == 0.25
     data.update(high_value_share=0.9, general_share=0.8)
     response = client.post(url, data)
     assert response.status_code == 400

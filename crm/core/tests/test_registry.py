@@ -266,8 +266,8 @@ def test_customer_list_filters_and_columns_come_from_analytics():
     from crm.customers.filtersets import CustomerFilterSet, metric_orderings
 
     assert metric_orderings() == ("clv", "p_alive", "loyalty")
-    assert list(CustomerFilterSet.base_filters)[-7:] == [
-        "segment", "tier", "value_class", "at_risk", "due_this_week", "clv_min", "clv_max"]
+    assert list(CustomerFilterSet.base_filters)[-8:] == [
+        "segment", "tier", "value_class", "at_risk", "due_this_week", "buying", "clv_min", "clv_max"]
 
 
 def test_entries_are_sorted_once_and_again_after_a_change():
