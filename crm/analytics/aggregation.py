@@ -127,8 +127,10 @@ def history_sql():
     A *purchase occasion* is a day whose orders sum to more than zero.  Days that sum to zero or less
     (free goods, zero-amount corrections) still count in revenue and margin — so their cost lowers the
     margin — but never as a purchase: the day numbers, the gaps and the counts are taken over occasions
-    only (the window partitions by customer *and* occasion).  A customer with no occasion is returned with
-    ``days = 0`` and left out by the caller, which counts them."""
+    only: ``k`` counts the occasions so far and ``gap`` is the distance to the previous occasion.  Both
+    windows share the (customer, day) order in which the daily rows arrive, so the database needs no
+    extra sort.  A customer with no occasion is returned with ``days = 0`` and left out by the caller,
+    which counts them."""
 
     order, customer = Order._meta.db_table, Customer._meta.db_table
     f8 = "DOUBLE PRECISION"
@@ -141,10 +143,11 @@ WITH daily AS (
     WHERE {_order_filter()}
     GROUP BY o.customer_id, o.order_date
 ), seq AS (
-    SELECT cid, d, amt, gm, n, promo, CASE WHEN amt > 0 THEN 1 ELSE 0 END AS occ,
-           ROW_NUMBER() OVER w AS k, d - LAG(d) OVER w AS gap
-    FROM daily
-    WINDOW w AS (PARTITION BY cid, CASE WHEN amt > 0 THEN 1 ELSE 0 END ORDER BY od)
+    SELECT cid, d, amt, gm, n, promo, occ,
+           SUM(occ) OVER w AS k,
+           d - MAX(CASE WHEN occ = 1 THEN d END) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS gap
+    FROM (SELECT cid, od, d, amt, gm, n, promo, CASE WHEN amt > 0 THEN 1 ELSE 0 END AS occ FROM daily) marked
+    WINDOW w AS (PARTITION BY cid ORDER BY od)
 ), per_customer AS (
     SELECT cid, MIN(CASE WHEN occ = 1 THEN d END) AS first_day, MAX(CASE WHEN occ = 1 THEN d END) AS last_day,
            SUM(occ) AS days, SUM(amt) AS revenue, SUM(gm) AS margin,
