@@ -45,7 +45,7 @@ EPOCH = datetime.date(1970, 1, 1)
 # Columns of the per-customer matrix, in the order of the SELECT.
 HISTORY_COLUMNS = (
     "customer", "first_day", "last_day", "days", "revenue", "margin", "first_revenue", "orders", "promo_orders",
-    "gap_sq", "revenue_365", "cal_days", "cal_last", "hold_first", "hold_revenue", "zero_orders", "annual_need",
+    "gap_sq", "revenue_365", "cal_days", "cal_last", "hold_first", "hold_revenue", "annual_need",
     "owner", "branch", "type_code", "industry_code", "province_code",
 )
 
@@ -124,13 +124,10 @@ def history_sql():
     """The per-customer aggregation: a daily sub-aggregate, a window for the first day and the gaps, one
     GROUP BY per customer, joined to the customer's attributes.
 
-    A *purchase occasion* is a day whose orders sum to more than zero.  Days that sum to zero or less
-    (free goods, zero-amount corrections) still count in revenue and margin — so their cost lowers the
-    margin — but never as a purchase: the day numbers, the gaps and the counts are taken over occasions
-    only: ``k`` counts the occasions so far and ``gap`` is the distance to the previous occasion.  Both
-    windows share the (customer, day) order in which the daily rows arrive, so the database needs no
-    extra sort.  A customer with no occasion is returned with ``days = 0`` and left out by the caller,
-    which counts them."""
+    Only orders above zero count here: an order's amount is never negative (a return is a whole order
+    marked *returned*, never revenue), so a day is a purchase exactly when one of its orders is above
+    zero.  Zero-amount orders (free goods, corrections) are read by :func:`zero_amount_orders` and their
+    margin is netted in by :func:`customer_history`."""
 
     order, customer = Order._meta.db_table, Customer._meta.db_table
     f8 = "DOUBLE PRECISION"
@@ -140,35 +137,30 @@ WITH daily AS (
            SUM(CAST(o.total_amount AS {f8})) AS amt, SUM(CAST(o.gross_margin AS {f8})) AS gm, COUNT(*) AS n,
            SUM(CASE WHEN o.is_promotion THEN 1 ELSE 0 END) AS promo
     FROM {order} o{_sqlite_hint()}
-    WHERE {_order_filter()}
+    WHERE {_order_filter()} AND o.total_amount > 0
     GROUP BY o.customer_id, o.order_date
 ), seq AS (
-    SELECT cid, d, amt, gm, n, promo, occ,
-           SUM(occ) OVER w AS k,
-           d - MAX(CASE WHEN occ = 1 THEN d END) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS gap
-    FROM (SELECT cid, od, d, amt, gm, n, promo, CASE WHEN amt > 0 THEN 1 ELSE 0 END AS occ FROM daily) marked
+    SELECT cid, d, amt, gm, n, promo,
+           ROW_NUMBER() OVER w AS k, d - LAG(d) OVER w AS gap
+    FROM daily
     WINDOW w AS (PARTITION BY cid ORDER BY od)
 ), per_customer AS (
-    SELECT cid, MIN(CASE WHEN occ = 1 THEN d END) AS first_day, MAX(CASE WHEN occ = 1 THEN d END) AS last_day,
-           SUM(occ) AS days, SUM(amt) AS revenue, SUM(gm) AS margin,
-           SUM(CASE WHEN occ = 1 AND k = 1 THEN amt ELSE 0 END) AS first_revenue,
-           SUM(occ * n) AS orders, SUM(occ * promo) AS promo_orders,
-           SUM(CASE WHEN occ = 1 THEN COALESCE(gap * gap, 0) ELSE 0 END) AS gap_sq,
+    SELECT cid, MIN(d) AS first_day, MAX(d) AS last_day, COUNT(*) AS days,
+           SUM(amt) AS revenue, SUM(gm) AS margin, SUM(CASE WHEN k = 1 THEN amt ELSE 0 END) AS first_revenue,
+           SUM(n) AS orders, SUM(promo) AS promo_orders, SUM(COALESCE(gap * gap, 0)) AS gap_sq,
            SUM(CASE WHEN d > %s THEN amt ELSE 0 END) AS revenue_365,
-           SUM(CASE WHEN occ = 1 AND d <= %s THEN 1 ELSE 0 END) AS cal_days,
-           MAX(CASE WHEN occ = 1 AND d <= %s THEN d ELSE 0 END) AS cal_last,
-           MIN(CASE WHEN occ = 1 AND d > %s THEN d END) AS hold_first,
-           SUM(CASE WHEN d > %s THEN amt ELSE 0 END) AS hold_revenue,
-           SUM((1 - occ) * n) AS zero_orders
+           SUM(CASE WHEN d <= %s THEN 1 ELSE 0 END) AS cal_days,
+           MAX(CASE WHEN d <= %s THEN d ELSE 0 END) AS cal_last,
+           MIN(CASE WHEN d > %s THEN d ELSE 2147483647 END) AS hold_first,
+           SUM(CASE WHEN d > %s THEN amt ELSE 0 END) AS hold_revenue
     FROM seq
     GROUP BY cid
 )
-SELECT CAST(p.cid AS {f8}), CAST(COALESCE(p.first_day, 0) AS {f8}), CAST(COALESCE(p.last_day, 0) AS {f8}),
-       CAST(p.days AS {f8}),
+SELECT CAST(p.cid AS {f8}), CAST(p.first_day AS {f8}), CAST(p.last_day AS {f8}), CAST(p.days AS {f8}),
        CAST(p.revenue AS {f8}), CAST(p.margin AS {f8}), CAST(p.first_revenue AS {f8}),
        CAST(p.orders AS {f8}), CAST(p.promo_orders AS {f8}), CAST(p.gap_sq AS {f8}),
        CAST(p.revenue_365 AS {f8}), CAST(p.cal_days AS {f8}), CAST(p.cal_last AS {f8}),
-       CAST(COALESCE(p.hold_first, -1) AS {f8}), CAST(p.hold_revenue AS {f8}), CAST(p.zero_orders AS {f8}),
+       CAST(p.hold_first AS {f8}), CAST(p.hold_revenue AS {f8}),
        CAST(COALESCE(c.estimated_annual_need, -1) AS {f8}), CAST(COALESCE(c.owner_id, 0) AS {f8}),
        CAST(COALESCE(c.branch_id, 0) AS {f8}),
        CAST({_code_sql('c.customer_type', TYPE_LEVELS)} AS {f8}),
@@ -176,6 +168,16 @@ SELECT CAST(p.cid AS {f8}), CAST(COALESCE(p.first_day, 0) AS {f8}), CAST(COALESC
        CAST({_code_sql('c.province', PROVINCE_LEVELS)} AS {f8})
 FROM per_customer p JOIN {customer} c ON c.id = p.cid
 ORDER BY p.cid"""
+
+
+def zero_amount_orders(window):
+    """Per customer, the revenue-status orders of zero amount in the window: rows of ``(customer id,
+    orders, gross margin)`` — not purchases, but their cost (free goods) lowers the margin."""
+    f8 = "DOUBLE PRECISION"
+    sql = (f"SELECT o.customer_id, COUNT(*), CAST(SUM(o.gross_margin) AS {f8}) "
+           f"FROM {Order._meta.db_table} o{_sqlite_hint()} WHERE {_order_filter()} AND o.total_amount <= 0 "
+           "GROUP BY o.customer_id ORDER BY o.customer_id")
+    return fetch_matrix(sql, [window.lower, window.as_of], 3)
 
 
 def history_params(window):
@@ -190,6 +192,8 @@ class History:
 
     columns: dict
     fetch: str  # "copy-binary" or "fetchall"
+    without_purchase: int = 0  # customers whose orders in the window were all of zero amount
+    without_purchase_orders: int = 0  # … and those orders
 
     def __getitem__(self, name):
         return self.columns[name]
@@ -200,7 +204,9 @@ class History:
 
     def only(self, mask):
         """The same columns for the customers where ``mask`` is true."""
-        return History(columns={k: v[mask] for k, v in self.columns.items()}, fetch=self.fetch)
+        return History(columns={k: v[mask] for k, v in self.columns.items()}, fetch=self.fetch,
+                       without_purchase=self.without_purchase,
+                       without_purchase_orders=self.without_purchase_orders)
 
 
 def customer_history(window, *, use_copy=None):
@@ -213,7 +219,19 @@ def customer_history(window, *, use_copy=None):
         matrix, how = _copy_binary_f8(sql, params, k), "copy-binary"
     else:
         matrix, how = fetch_matrix(sql, params, k), "fetchall"
-    return History(columns={name: matrix[:, i] for i, name in enumerate(HISTORY_COLUMNS)}, fetch=how)
+    columns = {name: matrix[:, i] for i, name in enumerate(HISTORY_COLUMNS)}
+    # Zero-amount orders: counted, their margin netted, never a purchase (and no row of their own).
+    zero = zero_amount_orders(window)
+    ids = columns["customer"]
+    columns["zero_orders"] = np.zeros(len(ids))
+    without = without_orders = 0
+    if len(zero):
+        pos = np.minimum(np.searchsorted(ids, zero[:, 0]), max(len(ids) - 1, 0))
+        hit = (ids[pos] == zero[:, 0]) if len(ids) else np.zeros(len(zero), dtype=bool)
+        np.add.at(columns["zero_orders"], pos[hit], zero[hit, 1])
+        np.add.at(columns["margin"], pos[hit], zero[hit, 2])
+        without, without_orders = int((~hit).sum()), int(zero[~hit, 1].sum())
+    return History(columns=columns, fetch=how, without_purchase=without, without_purchase_orders=without_orders)
 
 
 FETCH_CHUNK = 50_000

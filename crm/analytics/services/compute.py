@@ -207,13 +207,13 @@ DEFAULT_CHURN_THRESHOLD = 0.30  # P(alive), used only when neither the settings 
 
 
 def _purchasers(history, window):
-    """The customers with at least one purchase occasion, and what was left out: orders on days that
-    summed to zero or less, customers with no purchase at all, and returned orders (never revenue)."""
-    bought = history["days"] > 0
+    """The customers with at least one purchase, and what was left out: zero-amount orders, customers with
+    no purchase at all, and returned orders (never revenue)."""
     returned, returned_amount = aggregation.returned_orders(window)
-    exclusions = {"zero_amount_orders": int(history["zero_orders"].sum()), "returned_orders": returned,
-                  "returned_amount": returned_amount, "customers_without_purchase": int((~bought).sum())}
-    return (history if bought.all() else history.only(bought)), exclusions
+    zero = int(history["zero_orders"].sum()) + history.without_purchase_orders
+    exclusions = {"zero_amount_orders": zero, "returned_orders": returned,
+                  "returned_amount": returned_amount, "customers_without_purchase": history.without_purchase}
+    return history, exclusions
 
 
 def backtest(history, window, settings, period_days, *, sample_size=None):
@@ -235,7 +235,7 @@ def backtest(history, window, settings, period_days, *, sample_size=None):
         x=x, t_x=(cal_last - first[keep]) / period_days, T=(cal_day - first[keep]) / period_days,
         last_day=cal_last, monetary=np.divide(repeat_revenue, x, out=np.zeros(len(x)), where=x > 0),
         revenue=cal_revenue, bought=(history["days"][keep] - history["cal_days"][keep]).astype(np.int64),
-        first_after=np.where(hold_first >= 0, hold_first - cal_day, np.nan), revenue_after=hold_revenue,
+        first_after=np.where(hold_first <= as_of_day, hold_first - cal_day, np.nan), revenue_after=hold_revenue,
         split_day=cal_day, horizon=(as_of_day - cal_day) / period_days, period_days=period_days)
     started = time.perf_counter()
     result = quality.run(split, sample_size=sample_size)
