@@ -208,14 +208,17 @@ def _fit(objective_class, model, x, t_x, T, weights, *, penalizer, initial, std_
         value, grad, _ = objective.value_and_grad(theta)
         return value, grad
 
-    result = mle.minimize(fun, theta0)
-    theta = result.x
-    ll = objective.log_likelihood(theta)
-    params = BGNBDParams(*(float(v) for v in np.exp(theta)))
-    errors, condition = {}, float("nan")
-    if std_errors:
-        hessian = mle.information(lambda th: objective.value_and_grad(th)[1], theta, objective.W)
-        errors, condition = mle.std_errors(hessian, theta, PARAM_NAMES)
+    # A fit the data cannot identify runs off to infinity on the way (identify.refusal says so afterwards);
+    # the overflows on that road are expected, not warnings for the log.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        result = mle.minimize(fun, theta0)
+        theta = result.x
+        ll = objective.log_likelihood(theta)
+        params = BGNBDParams(*(float(v) for v in np.exp(theta)))
+        errors, condition = {}, float("nan")
+        if std_errors:
+            hessian = mle.information(lambda th: objective.value_and_grad(th)[1], theta, objective.W)
+            errors, condition = mle.std_errors(hessian, theta, PARAM_NAMES)
     return BGNBDFit(params=params, log_likelihood=float(ll), customers=float(objective.W), rows=objective.rows,
                     iterations=int(result.nit), converged=result.converged, message=str(result.message),
                     penalizer=penalizer, std_errors=errors, condition=condition, model=model)
