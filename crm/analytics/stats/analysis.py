@@ -67,7 +67,10 @@ def analyze(summary, *, horizon=None, annual_discount_rate=0.10, margin=1.0, thr
     )
     x, t_x, T = s.frequency, s.recency, s.T
     result.model, result.timing = model, timing
-    fit, refusal = quality._fit(model, x, t_x, T, penalizer) if s.n else (None, identify.Refusal("no_history", {}))
+    if s.n:
+        fit, refusal = quality.fit_purchase_model(model, x, t_x, T, penalizer)
+    else:
+        fit, refusal = None, identify.Refusal("no_history", {})
     if refusal is not None:
         result.refusals["purchase"] = refusal.as_dict()
         result.errors["bgnbd"] = str(refusal.message)

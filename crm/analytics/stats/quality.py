@@ -141,7 +141,7 @@ def timing_days(method, *, x, t_x, T, last_day, as_of_day, period_days, params=N
     return np.rint(np.asarray(day, dtype=np.float64))
 
 
-def _fit(name, x, t_x, T, penalizer):
+def fit_purchase_model(name, x, t_x, T, penalizer=0.0):
     """``(fit, refusal)`` of the named purchase model on (x, t_x, T)."""
     customers, repeaters = len(x), int(np.sum(x > 0))
     if repeaters == 0 or not np.any(T > 0):
@@ -172,7 +172,7 @@ def run(split, *, models=tuple(MODELS), penalizer=0.0, sample_size=None):
     days_since = (s.split_day - s.last_day).astype(np.float64)
     candidates, fits = [], {}
     for name in models:
-        fit, refusal = _fit(name, s.x, s.t_x, s.T, penalizer)
+        fit, refusal = fit_purchase_model(name, s.x, s.t_x, s.T, penalizer)
         entry = {"model": name, "auc": None, "refusal": refusal.as_dict() if refusal else None}
         if refusal is None:
             p = MODELS[name].p_alive(fit.params, s.x, s.t_x, s.T)
