@@ -18,26 +18,24 @@ from .gamma_gamma import _params as _gg_params
 
 def simulate_bgnbd(params, T, rng):
     """``(x, t_x)`` for customers of ages ``T`` (array, in periods)."""
-    r, alpha, a, b = _bg_params(params)
-    T = np.asarray(T, dtype=np.float64)
-    n = len(T)
-    lam = rng.gamma(r, 1 / alpha, n)
-    p = rng.beta(a, b, n)
-    k = rng.poisson(lam * T)
-    dies_after = rng.geometric(np.clip(p, 1e-12, 1))
-    x = np.minimum(k, dies_after)
-    return x.astype(np.int64), _last_purchase(x, k, T, rng)
+    return _simulate(params, T, rng, first_chance=False)
 
 
 def simulate_mbgnbd(params, T, rng):
     """``(x, t_x)`` for customers of ages ``T`` (array, in periods), from MBG/NBD."""
+    return _simulate(params, T, rng, first_chance=True)
+
+
+def _simulate(params, T, rng, *, first_chance):
+    """Both models: with ``first_chance`` the customer may also drop out at time 0 (MBG/NBD)."""
     r, alpha, a, b = _bg_params(params)
     T = np.asarray(T, dtype=np.float64)
     n = len(T)
     lam = rng.gamma(r, 1 / alpha, n)
     p = rng.beta(a, b, n)
     k = rng.poisson(lam * T)
-    x = np.minimum(k, rng.geometric(np.clip(p, 1e-12, 1)) - 1)
+    allowed = rng.geometric(np.clip(p, 1e-12, 1)) - (1 if first_chance else 0)
+    x = np.minimum(k, allowed)
     return x.astype(np.int64), _last_purchase(x, k, T, rng)
 
 
